@@ -1,0 +1,3 @@
+from smallville.cli import main
+
+raise SystemExit(main())

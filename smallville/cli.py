@@ -1,0 +1,66 @@
+"""Command line: ``python -m smallville run|inspect|replay``. Thin: parse, dispatch, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from smallville import __version__
+from smallville.errors import SmallvilleError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="smallville", description="A small town of generative agents.")
+    p.add_argument("--version", action="version", version=f"smallville {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a world headless and record it under replays/")
+    r.add_argument("world", help="world file, e.g. worlds/town.yaml")
+    span = r.add_mutually_exclusive_group()
+    span.add_argument("--hours", type=float, help="game hours to simulate (default: to the world's end)")
+    span.add_argument("--until", metavar='"YYYY-MM-DD HH:MM"', help="simulate until this game time")
+    r.add_argument("--seed", type=int, help="override the world's seed")
+    r.add_argument("--llm", choices=["auto", "rules", "openai", "local", "replay"],
+                   help="decision backend (default: the world's llm.backend)")
+    r.add_argument("--out", help="run directory (default: replays/<run-id>)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    i = sub.add_parser("inspect", help="show a stored run at a moment")
+    i.add_argument("run", help="run directory")
+    i.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="game time (default: the last tick)")
+    i.add_argument("--agent", help="one resident's state")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+
+    v = sub.add_parser("replay", help="watch a stored run in a window (pygame)")
+    v.add_argument("run", help="run directory")
+    v.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from smallville.runner import RunOptions, start_run
+
+            run_dir = start_run(RunOptions(args.world, args.hours, args.until, args.seed, args.llm, args.out, args.quiet))
+            print(run_dir)
+        elif args.command == "inspect":
+            from smallville.inspect import inspect_run, render_text
+
+            view = inspect_run(args.run, args.at, args.agent)
+            print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render_text(view))
+        elif args.command == "replay":
+            try:
+                from smallville.viewer.app import main as viewer_main
+            except ImportError as e:
+                raise SmallvilleError(f"the replay viewer is not available: {e}") from None
+            return viewer_main([args.run, *args.rest])
+    except SmallvilleError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,100 @@
+"""The rules baseline: a deterministic, non-LLM policy from the persona's lifestyle.
+
+This is the classic agent-based-model policy: sleep between sleep and wake time, follow
+the routine's blocks (shifted by a small per-day offset drawn from the run's seeded RNG),
+idle at home in gaps. Later faculties (planning, reacting, conversing) grow here as the
+rules implementation of each cognitive decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from smallville.cognition.interface import Action, DecisionContext, Observation
+from smallville.world.config import Persona
+
+# keyword -> emoji for the short label; first match wins
+EMOJI = [
+    (("sleep", "nap", "bed"), "😴"),
+    (("breakfast", "lunch", "dinner", "eat", "meal", "snack"), "🍽️"),
+    (("coffee", "cafe"), "☕"),
+    (("cook",), "🍳"),
+    (("class", "lecture", "study", "homework", "read", "research", "library"), "📚"),
+    (("teach",), "🧑‍🏫"),
+    (("write", "writing", "paper", "essay", "poem", "novel"), "✍️"),
+    (("paint", "draw", "sketch", "art", "animat"), "🎨"),
+    (("music", "piano", "guitar", "sing", "compose"), "🎵"),
+    (("photo",), "📷"),
+    (("walk", "stroll", "jog", "run", "exercise", "park"), "🚶"),
+    (("shop", "grocer", "buy"), "🛒"),
+    (("drink", "pub", "bar", "beer"), "🍺"),
+    (("code", "program", "software", "computer", "stream", "game"), "💻"),
+    (("garden", "plant", "flower"), "🌷"),
+    (("wash", "shower", "bath", "ready", "dress"), "🚿"),
+    (("tv", "television", "movie"), "📺"),
+    (("work", "shift", "office", "serve", "open", "close", "counter", "customers"), "💼"),
+    (("relax", "rest", "unwind", "idle"), "🛋️"),
+    (("chat", "talk", "visit", "friends", "socializ", "socialis"), "💬"),
+]
+
+
+def emoji_for(text: str) -> str:
+    low = text.lower()
+    for words, emoji in EMOJI:
+        if any(w in low for w in words):
+            return emoji
+    return "🙂"
+
+
+def _at(day: dt.date, minutes: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
+
+
+def day_offset(memory: dict, today: dt.date, rng, spread: int = 15) -> int:
+    """Minutes by which this agent's routine is shifted today (drawn once per day)."""
+    key = today.isoformat()
+    if memory.get("routine_day") != key:
+        memory["routine_day"] = key
+        memory["routine_offset"] = rng.randint(-spread, spread)
+    return int(memory["routine_offset"])
+
+
+def routine_action(persona: Persona, now: dt.datetime, offset: int = 0) -> Action:
+    """What the persona's routine says to do at ``now`` (times shifted by ``offset`` minutes)."""
+    life = persona.lifestyle
+    m = (now.hour * 60 + now.minute - offset) % (24 * 60)
+    day = now.date() if now.hour * 60 + now.minute - offset >= 0 else now.date() - dt.timedelta(days=1)
+    wake, sleep = life.wake, life.sleep
+    asleep = (m < wake or m >= sleep) if sleep > wake else (sleep <= m < wake)
+    if asleep:
+        wake_day = day if m < wake else day + dt.timedelta(days=1)
+        return Action("sleeping", persona.home, _at(wake_day, wake + offset), emoji="😴", object="bed",
+                      object_state="being slept in")
+    blocks = sorted(life.routine, key=lambda b: (b.start - wake) % (24 * 60))
+    for b in blocks:
+        start, end = b.start, b.end if b.end != b.start else b.start + 1
+        within = (start <= m < end) if end > start else (m >= start or m < end)
+        if within:
+            end_day = day if end > m else day + dt.timedelta(days=1)
+            return Action(b.activity, b.place, _at(end_day, end + offset), emoji=emoji_for(b.activity),
+                          object=b.object, object_state=f"in use: {b.activity}" if b.object else None)
+    # a gap in the routine: rest at home until the next block or bedtime
+    upcoming = [((b.start - m) % (24 * 60)) for b in blocks] + [(sleep - m) % (24 * 60)]
+    wait = min(x for x in upcoming if x > 0) if any(x > 0 for x in upcoming) else 30
+    return Action("resting at home", persona.home, now + dt.timedelta(minutes=wait), emoji="🛋️")
+
+
+class RulesPolicy:
+    """The routine-following baseline for every resident of a world."""
+
+    backend = "rules"
+
+    def __init__(self, personas: dict[str, Persona]):
+        self.personas = personas
+
+    async def decide(self, obs: Observation, ctx: DecisionContext) -> Action:
+        persona = self.personas[obs.agent]
+        offset = day_offset(ctx.memory, obs.now.date(), ctx.rng)
+        action = routine_action(persona, obs.now, offset)
+        ctx.record("next_action", backend=self.backend)
+        return action

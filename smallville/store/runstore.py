@@ -1,0 +1,228 @@
+"""The run store: ``replays/<run-id>/run.db`` (SQLite, WAL) plus ``manifest.json``.
+
+One transaction per tick, so a crash loses at most the tick in progress. Agent rows are
+written when an agent's visible state changes; the state at any tick is the latest row at
+or before it. Readers (inspect, the viewer, analysis) use :class:`RunReader` only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable
+
+from smallville.errors import RunStoreError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS agents (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, persona TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ticks (
+    tick INTEGER PRIMARY KEY, time TEXT NOT NULL, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agent_states (
+    agent INTEGER NOT NULL, tick INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
+    action TEXT NOT NULL, emoji TEXT NOT NULL, place TEXT NOT NULL, target TEXT NOT NULL,
+    utterance TEXT, PRIMARY KEY (agent, tick)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, tick INTEGER NOT NULL, agent INTEGER, kind TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_tick ON events (tick);
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind, tick);
+CREATE TABLE IF NOT EXISTS object_states (
+    tick INTEGER NOT NULL, address TEXT NOT NULL, state TEXT, PRIMARY KEY (address, tick)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY, tick INTEGER NOT NULL, agent INTEGER, name TEXT NOT NULL,
+    backend TEXT NOT NULL, fallback INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS decisions_tick ON decisions (tick);
+CREATE TABLE IF NOT EXISTS checkpoints (tick INTEGER PRIMARY KEY, state TEXT NOT NULL);
+"""
+
+
+def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    else:
+        con = sqlite3.connect(path, timeout=30, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+    con.row_factory = sqlite3.Row
+    return con
+
+
+class RunWriter:
+    """Writes one run. Create with :meth:`create`; then ``record`` each tick."""
+
+    def __init__(self, run_dir: Path, con: sqlite3.Connection, manifest: dict):
+        self.dir = run_dir
+        self.con = con
+        self.manifest = manifest
+        self._agent_ids = {r["name"]: r["id"] for r in con.execute("SELECT id, name FROM agents")}
+
+    @classmethod
+    def create(cls, run_dir: Path, manifest: dict, agents: list[tuple[str, dict]],
+               files: dict[str, bytes], meta: dict[str, Any]) -> "RunWriter":
+        run_dir = Path(run_dir)
+        if (run_dir / "run.db").exists():
+            raise RunStoreError(f"{run_dir}: a run is already stored there; choose another --out")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        con = _connect(run_dir / "run.db")
+        con.executescript(SCHEMA)
+        con.execute("BEGIN")
+        meta = {"schema_version": SCHEMA_VERSION, **meta}
+        con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        con.executemany("INSERT INTO files VALUES (?, ?)", list(files.items()))
+        con.executemany("INSERT INTO agents (name, persona) VALUES (?, ?)",
+                        [(name, json.dumps(p, ensure_ascii=False)) for name, p in agents])
+        con.execute("COMMIT")
+        writer = cls(run_dir, con, dict(manifest))
+        writer.write_manifest(status="running")
+        return writer
+
+    @classmethod
+    def open_existing(cls, run_dir: Path) -> "RunWriter":
+        run_dir = Path(run_dir)
+        manifest = read_manifest(run_dir)
+        return cls(run_dir, _connect(run_dir / "run.db"), manifest)
+
+    def write_manifest(self, **updates: Any) -> None:
+        self.manifest.update(updates)
+        tmp = self.dir / "manifest.json.tmp"
+        tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        os.replace(tmp, self.dir / "manifest.json")
+
+    def record(self, rec) -> None:
+        """Write one tick (an engine ``TickRecord``) in one transaction."""
+        ids = self._agent_ids
+        c = self.con
+        c.execute("BEGIN")
+        try:
+            c.execute("INSERT INTO ticks VALUES (?, ?, ?)", (rec.tick, rec.time.isoformat(), rec.digest))
+            if rec.agents:
+                c.executemany(
+                    "INSERT INTO agent_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(ids[r["name"]], rec.tick, r["x"], r["y"], r["action"], r["emoji"], r["place"], r["target"],
+                      r["utterance"]) for r in rec.agents])
+            if rec.events:
+                c.executemany("INSERT INTO events (tick, agent, kind, data) VALUES (?, ?, ?, ?)",
+                              [(rec.tick, ids.get(e.get("agent")), e["kind"],
+                                json.dumps(e.get("data", {}), ensure_ascii=False, sort_keys=True)) for e in rec.events])
+            if rec.object_changes:
+                c.executemany("INSERT INTO object_states VALUES (?, ?, ?)",
+                              [(rec.tick, a, s) for a, s in rec.object_changes])
+            if rec.decisions:
+                c.executemany("INSERT INTO decisions (tick, agent, name, backend, fallback) VALUES (?, ?, ?, ?, ?)",
+                              [(rec.tick, ids.get(d["agent"]), d["name"], d["backend"], int(d["fallback"]))
+                               for d in rec.decisions])
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def checkpoint(self, tick: int, state_json: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (tick, state_json))
+
+    def close(self, **manifest_updates: Any) -> None:
+        if manifest_updates:
+            self.write_manifest(**manifest_updates)
+        self.con.close()
+
+
+def read_manifest(run_dir: Path) -> dict:
+    p = Path(run_dir) / "manifest.json"
+    if not (Path(run_dir) / "run.db").exists():
+        raise RunStoreError(f"{run_dir}: not a run directory (no run.db)")
+    try:
+        return json.loads(p.read_text())
+    except FileNotFoundError:
+        raise RunStoreError(f"{p}: missing") from None
+    except json.JSONDecodeError as e:
+        raise RunStoreError(f"{p}: malformed JSON ({e.msg})") from None
+
+
+class RunReader:
+    """Read-only access to a stored run, at any tick."""
+
+    def __init__(self, run_dir: str | Path):
+        self.dir = Path(run_dir)
+        self.manifest = read_manifest(self.dir)
+        try:
+            self.con = _connect(self.dir / "run.db", readonly=True)
+            self.meta = {r["key"]: json.loads(r["value"]) for r in self.con.execute("SELECT key, value FROM meta")}
+        except sqlite3.DatabaseError as e:
+            raise RunStoreError(f"{self.dir / 'run.db'}: unreadable ({e})") from None
+        if self.meta.get("schema_version") != SCHEMA_VERSION:
+            raise RunStoreError(f"{self.dir}: run store version {self.meta.get('schema_version')} "
+                                f"is not {SCHEMA_VERSION}")
+        self.agents = {r["id"]: r["name"] for r in self.con.execute("SELECT id, name FROM agents ORDER BY id")}
+        self._ids = {n: i for i, n in self.agents.items()}
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- time ------------------------------------------------------------
+    def last_tick(self) -> int | None:
+        row = self.con.execute("SELECT MAX(tick) AS t FROM ticks").fetchone()
+        return row["t"]
+
+    def tick_info(self, tick: int) -> sqlite3.Row | None:
+        return self.con.execute("SELECT tick, time, digest FROM ticks WHERE tick = ?", (tick,)).fetchone()
+
+    def tick_at(self, when: dt.datetime) -> int | None:
+        """The last recorded tick at or before ``when``."""
+        row = self.con.execute("SELECT MAX(tick) AS t FROM ticks WHERE time <= ?", (when.isoformat(),)).fetchone()
+        return row["t"]
+
+    # -- state -----------------------------------------------------------
+    def agent_id(self, name: str) -> int | None:
+        return self._ids.get(name)
+
+    def persona(self, name: str) -> dict:
+        row = self.con.execute("SELECT persona FROM agents WHERE name = ?", (name,)).fetchone()
+        return json.loads(row["persona"]) if row else {}
+
+    def agents_at(self, tick: int) -> list[dict]:
+        rows = self.con.execute(
+            """SELECT a.name, s.tick, s.x, s.y, s.action, s.emoji, s.place, s.target, s.utterance
+               FROM agents a JOIN agent_states s ON s.agent = a.id
+               AND s.tick = (SELECT MAX(tick) FROM agent_states WHERE agent = a.id AND tick <= ?)
+               ORDER BY a.id""", (tick,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def object_states_at(self, tick: int) -> dict[str, str]:
+        rows = self.con.execute(
+            """SELECT address, state FROM object_states o
+               WHERE tick = (SELECT MAX(tick) FROM object_states WHERE address = o.address AND tick <= ?)""",
+            (tick,)).fetchall()
+        return {r["address"]: r["state"] for r in rows if r["state"] is not None}
+
+    def events(self, kind: str | None = None, agent: str | None = None, until: int | None = None,
+               since: int | None = None) -> Iterable[dict]:
+        q, args = "SELECT e.tick, e.kind, e.data, a.name AS agent FROM events e LEFT JOIN agents a ON a.id = e.agent WHERE 1", []
+        for cond, val in (("e.kind = ?", kind), ("a.name = ?", agent), ("e.tick <= ?", until), ("e.tick >= ?", since)):
+            if val is not None:
+                q += f" AND {cond}"
+                args.append(val)
+        for r in self.con.execute(q + " ORDER BY e.id", args):
+            yield {"tick": r["tick"], "kind": r["kind"], "agent": r["agent"], "data": json.loads(r["data"])}
+
+    def decision_counts(self, until: int) -> dict[str, int]:
+        rows = self.con.execute("SELECT name, COUNT(*) AS n FROM decisions WHERE tick <= ? GROUP BY name ORDER BY name",
+                                (until,)).fetchall()
+        return {r["name"]: r["n"] for r in rows}
+
+    def checkpoint_at(self, tick: int) -> tuple[int, str] | None:
+        row = self.con.execute("SELECT tick, state FROM checkpoints WHERE tick <= ? ORDER BY tick DESC LIMIT 1",
+                               (tick,)).fetchone()
+        return (row["tick"], row["state"]) if row else None
+
+    def file(self, name: str) -> bytes | None:
+        row = self.con.execute("SELECT data FROM files WHERE name = ?", (name,)).fetchone()
+        return bytes(row["data"]) if row else None
+
+    def files(self) -> list[str]:
+        return [r["name"] for r in self.con.execute("SELECT name FROM files ORDER BY name")]

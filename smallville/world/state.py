@@ -1,0 +1,80 @@
+"""World state as plain data: it can be written out whole (JSON) and read back.
+
+The engine advances a :class:`WorldState`; cognition only ever sees observations
+derived from it. ``cognition`` holds each faculty's own plain-data state per agent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class AgentState:
+    name: str
+    x: int
+    y: int
+    action: str = ""
+    emoji: str = ""
+    target: str = ""  # address the current action takes place at
+    object: str | None = None  # object (address) the action uses, if any
+    object_state: str | None = None
+    goal: tuple[int, int] | None = None  # tile the agent is walking to
+    path: list[tuple[int, int]] = field(default_factory=list)
+    action_start: int = 0  # tick
+    action_end: int = 0  # tick at which the agent decides again
+    utterance: str | None = None
+    cognition: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WorldState:
+    tick: int
+    agents: list[AgentState]
+    object_states: dict[str, str] = field(default_factory=dict)
+    rng_state: Any = None
+    digest: str = ""
+
+    def agent(self, name: str) -> AgentState:
+        for a in self.agents:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    # -- serialisation -------------------------------------------------
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "WorldState":
+        agents = []
+        for a in d["agents"]:
+            a = dict(a)
+            a["path"] = [tuple(p) for p in a.get("path", [])]
+            a["goal"] = tuple(a["goal"]) if a.get("goal") else None
+            agents.append(AgentState(**a))
+        rng = d.get("rng_state")
+        return cls(tick=d["tick"], agents=agents, object_states=dict(d.get("object_states", {})),
+                   rng_state=rng, digest=d.get("digest", ""))
+
+    @classmethod
+    def from_json(cls, text: str) -> "WorldState":
+        return cls.from_dict(json.loads(text))
+
+
+def rng_to_state(rng: random.Random) -> list:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def rng_from_state(state: list) -> random.Random:
+    rng = random.Random()
+    rng.setstate((state[0], tuple(state[1]), state[2]))
+    return rng
