@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,12 @@ class Action:
 @dataclass
 class DecisionContext:
     """What a policy may use besides the observation: its own memory, a seeded RNG
-    private to this decision, and a recorder for the decisions it takes."""
+    private to this decision, and ``decide`` — :meth:`Decider.decide` bound to this agent
+    and tick — through which every cognitive decision is taken and counted."""
 
     memory: dict[str, Any]  # the agent's plain-data cognition state (persisted in checkpoints)
     rng: random.Random
-    record: Callable[..., None] = field(default=lambda *a, **k: None)
+    decide: Callable[..., Awaitable[Any]]
 
 
 class Policy(Protocol):

@@ -87,14 +87,11 @@ def routine_action(persona: Persona, now: dt.datetime, offset: int = 0) -> Actio
 class RulesPolicy:
     """The routine-following baseline for every resident of a world."""
 
-    backend = "rules"
-
     def __init__(self, personas: dict[str, Persona]):
         self.personas = personas
 
     async def decide(self, obs: Observation, ctx: DecisionContext) -> Action:
         persona = self.personas[obs.agent]
         offset = day_offset(ctx.memory, obs.now.date(), ctx.rng)
-        action = routine_action(persona, obs.now, offset)
-        ctx.record("next_action", backend=self.backend)
-        return action
+        return await ctx.decide("next_action", variables={}, rules=lambda: routine_action(persona, obs.now, offset),
+                                parse=lambda value: routine_action(persona, obs.now, offset))

@@ -7,6 +7,7 @@ actions on the map → move each walking agent one tile → update object states
 from __future__ import annotations
 
 import asyncio
+import functools
 import datetime as dt
 import hashlib
 import json
@@ -15,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from smallville.cognition.decisions import Decider
 from smallville.cognition.interface import Action, DecisionContext, Observation, Policy, Seen
 from smallville.world.clock import Clock
 from smallville.world.pathfinding import Pathfinder
@@ -50,10 +52,13 @@ def visible_row(a: AgentState, place: str) -> dict:
 
 class Engine:
     def __init__(self, world: World, policy: Policy, seed: int, recorder: Recorder | None = None,
-                 concurrency: int = 16, state: WorldState | None = None):
+                 concurrency: int = 16, state: WorldState | None = None, decider: Decider | None = None):
         self.world = world
         self.map = world.map
         self.policy = policy
+        self.decider = decider or Decider()
+        self._decisions: list[dict] = []
+        self.decider.set_recorder(lambda **d: self._decisions.append(d))
         self.clock = Clock(world.config.start, world.config.tick_seconds)
         self.recorder = recorder
         self.concurrency = concurrency
@@ -97,7 +102,7 @@ class Engine:
         tick = st.tick + 1
         now = self.clock.time_at(tick)
         deciding = [a for a in st.agents if a.action_end <= tick]
-        decisions: list[dict] = []
+        self._decisions = decisions = []
         events: list[dict] = []
         if deciding:
             # one private RNG per decision, drawn in agent order: completion order cannot matter
@@ -105,15 +110,13 @@ class Engine:
             sem = asyncio.Semaphore(self.concurrency)
 
             async def decide(a: AgentState, seed: int) -> Action:
-                def record(name: str, backend: str = "", fallback: bool = False, **extra) -> None:
-                    decisions.append({"agent": a.name, "name": name, "backend": backend, "fallback": fallback, **extra})
-
-                ctx = DecisionContext(memory=a.cognition, rng=random.Random(seed), record=record)
+                ctx = DecisionContext(memory=a.cognition, rng=random.Random(seed),
+                                      decide=functools.partial(self.decider.decide, agent=a.name, tick=tick))
                 async with sem:
                     return await self.policy.decide(self.observe(a, tick, now), ctx)
 
             actions = await asyncio.gather(*(decide(a, s) for a, s in zip(deciding, seeds)))
-            decisions.sort(key=lambda d: d["agent"])
+            decisions.sort(key=lambda d: (d["agent"], d["name"]))
             for a, act in zip(deciding, actions):
                 events += self._apply(a, act, tick)
         # move one tile

@@ -1,0 +1,49 @@
+"""The one language-model protocol. Backends implement it; wrappers (record, retry, budget,
+concurrency, accounting) wrap it. Nothing outside ``smallville.llm`` and
+``smallville.cognition.decisions`` talks to a backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: tuple[Message, ...]
+    schema: dict | None = None  # JSON schema the answer must satisfy (None: free text)
+    schema_name: str | None = None
+    temperature: float = 0.7
+    max_tokens: int = 256
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    # who asks, for the record (not sent to the model)
+    decision: str = ""
+    agent: str = ""
+    tick: int = -1
+
+
+@dataclass
+class Response:
+    text: str
+    value: Any = None  # the parsed JSON value when a schema was given
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    backend: str = ""
+    model: str = ""
+    cached: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+class LanguageModel(Protocol):
+    backend: str
+    model: str
+
+    async def complete(self, request: Request) -> Response: ...
