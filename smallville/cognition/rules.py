@@ -9,6 +9,7 @@ rules implementation of each cognitive decision.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from smallville.cognition.interface import Action, DecisionContext, Observation
 from smallville.world.config import Persona
@@ -32,16 +33,18 @@ EMOJI = [
     (("garden", "plant", "flower"), "🌷"),
     (("wash", "shower", "bath", "ready", "dress"), "🚿"),
     (("tv", "television", "movie"), "📺"),
-    (("work", "shift", "office", "serve", "open", "close", "counter", "customers"), "💼"),
+    (("work", "shift", "office", "serve", "serving", "open", "close", "counter", "customer", "advis", "client",
+      "permit", "meeting", "help"), "💼"),
     (("relax", "rest", "unwind", "idle"), "🛋️"),
     (("chat", "talk", "visit", "friends", "socializ", "socialis"), "💬"),
 ]
 
 
 def emoji_for(text: str) -> str:
-    low = text.lower()
+    """An icon for an activity: the first keyword that starts a word of the text."""
+    words_in = re.findall(r"[a-z]+", text.lower())
     for words, emoji in EMOJI:
-        if any(w in low for w in words):
+        if any(w.startswith(k) for w in words_in for k in words):
             return emoji
     return "🙂"
 
