@@ -114,3 +114,18 @@ def test_refuses_to_overwrite_a_run(tiny_world, tmp_path):
     r = run_cli("run", str(tiny_world), "--hours", "0.1", "--out", str(out), "--quiet")
     assert r.returncode == 2 and "already stored" in r.stderr
     assert (out / "run.db").read_bytes() == before
+
+
+def test_spatial_memory_starts_with_known_places_and_grows(tiny_world):
+    e = make_engine(tiny_world)
+    bob = e.state.agent("Bob Example")
+    assert bob.cognition["known_places"] == ["Bob's House:bedroom", "Cafe:cafe"]
+    recs = run_steps(e, 800)  # Bob walks to the cafe and passes the kitchen
+    learned = [ev["data"]["place"] for r in recs for ev in r.events
+               if ev["kind"] == "place_learned" and ev["agent"] == "Bob Example"]
+    assert "Cafe:kitchen" in learned and "Cafe:kitchen" in bob.cognition["known_places"]
+    # an agent that never moves learns nothing new
+    e2 = make_engine(tiny_world)
+    e2.vision = 0
+    run_steps(e2, 200)
+    assert e2.state.agent("Bob Example").cognition["known_places"] == ["Bob's House:bedroom", "Cafe:cafe"]

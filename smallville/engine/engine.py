@@ -16,6 +16,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+import numpy as np
+
 from smallville.cognition.decisions import Decider
 from smallville.cognition.interface import Action, DecisionContext, Observation, Policy, Seen
 from smallville.world.clock import Clock
@@ -67,6 +69,9 @@ class Engine:
         if state is None:
             self.rng = random.Random(seed)
             state = WorldState(tick=0, agents=[AgentState(r.persona.name, *r.start) for r in world.residents])
+            for a, r in zip(state.agents, world.residents):  # spatial memory: the places it knows
+                a.cognition["known_places"] = sorted({self.map.arenas[self.map.arena_index(p)].address
+                                                      for _, p in r.persona.known_places()})
             state.digest = hashlib.blake2b(canonical(["smallville-run", seed]), digest_size=32).hexdigest()
             self.state = state
             self._last_rows: dict[str, dict] = {}
@@ -119,10 +124,11 @@ class Engine:
             decisions.sort(key=lambda d: (d["agent"], d["name"]))
             for a, act in zip(deciding, actions):
                 events += self._apply(a, act, tick)
-        # move one tile
+        # move one tile; spatial memory grows with the arenas an agent sees on its way
         for a in st.agents:
             if a.path:
                 a.x, a.y = a.path.pop(0)
+                events += self._learn_places(a)
         # object states: an object is in use while an agent stands on it doing its action
         objects: dict[str, str] = {}
         for a in st.agents:
@@ -154,6 +160,19 @@ class Engine:
                        "data": {"description": act.description, "place": place, "object": obj_addr,
                                 "until": act.end.strftime("%Y-%m-%d %H:%M")}})
         return events
+
+    def _learn_places(self, a: AgentState) -> list[dict]:
+        """Arenas within the vision radius join the agent's spatial memory (walls do not block sight)."""
+        r = self.vision
+        window = self.map.arena_grid[max(0, a.y - r):a.y + r + 1, max(0, a.x - r):a.x + r + 1]
+        known = a.cognition.setdefault("known_places", [])
+        new = [self.map.arenas[i].address for i in np.unique(window).tolist() if i >= 0]
+        new = [p for p in new if p not in known]
+        if not new:
+            return []
+        known.extend(new)
+        known.sort()
+        return [{"agent": a.name, "kind": "place_learned", "data": {"place": p}} for p in new]
 
     def _ground(self, a: AgentState, arena: int | None, obj: str | None) -> tuple[tuple[int, int], str | None]:
         """The tile to walk to for an action in ``arena`` (using ``obj`` if it is there)."""
