@@ -40,6 +40,22 @@ CREATE TABLE IF NOT EXISTS decisions (
     backend TEXT NOT NULL, fallback INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS decisions_tick ON decisions (tick);
 CREATE TABLE IF NOT EXISTS checkpoints (tick INTEGER PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS llm_calls (
+    id INTEGER PRIMARY KEY, tick INTEGER NOT NULL, agent INTEGER, decision TEXT NOT NULL,
+    backend TEXT NOT NULL, model TEXT NOT NULL, key TEXT NOT NULL, attempt INTEGER NOT NULL,
+    messages TEXT NOT NULL, schema_name TEXT, params TEXT NOT NULL, response TEXT, value TEXT,
+    tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, latency_s REAL NOT NULL,
+    cached INTEGER NOT NULL, requests INTEGER NOT NULL DEFAULT 1, error TEXT, error_kind TEXT, note TEXT);
+CREATE INDEX IF NOT EXISTS llm_calls_tick ON llm_calls (tick);
+CREATE TABLE IF NOT EXISTS memories (
+    agent INTEGER NOT NULL, id INTEGER NOT NULL, tick INTEGER NOT NULL, kind TEXT NOT NULL,
+    description TEXT NOT NULL, subject TEXT, predicate TEXT, object TEXT, importance INTEGER NOT NULL,
+    depth INTEGER NOT NULL DEFAULT 0, evidence TEXT, facts TEXT, embedding TEXT NOT NULL,
+    PRIMARY KEY (agent, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS memory_access (agent INTEGER NOT NULL, id INTEGER NOT NULL, tick INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS memory_access_agent ON memory_access (agent, tick);
+CREATE TABLE IF NOT EXISTS embeddings (
+    key TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -62,6 +78,7 @@ class RunWriter:
         self.con = con
         self.manifest = manifest
         self._agent_ids = {r["name"]: r["id"] for r in con.execute("SELECT id, name FROM agents")}
+        self._llm_calls: list[dict] = []  # rows waiting for their tick's transaction
 
     @classmethod
     def create(cls, run_dir: Path, manifest: dict, agents: list[tuple[str, dict]],
@@ -118,15 +135,68 @@ class RunWriter:
                 c.executemany("INSERT INTO decisions (tick, agent, name, backend, fallback) VALUES (?, ?, ?, ?, ?)",
                               [(rec.tick, ids.get(d["agent"]), d["name"], d["backend"], int(d["fallback"]))
                                for d in rec.decisions])
+            self._write_llm_calls()
+            if getattr(rec, "memory", None):
+                self._write_memory(rec.memory)
             c.execute("COMMIT")
         except BaseException:
             c.execute("ROLLBACK")
             raise
 
+    def record_memory(self, delta) -> None:
+        """Write a memory delta outside a tick (the vectors embedded at a checkpoint or the end)."""
+        if not delta:
+            return
+        self.con.execute("BEGIN")
+        try:
+            self._write_memory(delta)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _write_memory(self, delta) -> None:
+        """New memory nodes, last-accessed updates and embedding vectors (a ``MemoryDelta``)."""
+        ids, c = self._agent_ids, self.con
+        if delta.memories:
+            c.executemany("INSERT INTO memories VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          [(ids[m["agent"]], m["id"], m["tick"], m["kind"], m["description"], m["subject"],
+                            m["predicate"], m["object"], m["importance"], m["depth"], m["evidence"], m["facts"],
+                            m["embedding"]) for m in delta.memories])
+        if delta.accesses:
+            c.executemany("INSERT INTO memory_access VALUES (?, ?, ?)",
+                          [(ids[a], i, t) for a, i, t in delta.accesses])
+        if delta.embeddings:
+            c.executemany("INSERT OR IGNORE INTO embeddings VALUES (?, ?, ?, ?)", delta.embeddings)
+
+    def add_llm_call(self, row: dict) -> None:
+        """Queue one language-model call (a row from ``smallville.llm.wrappers.Record``); it is
+        written with the next tick, so the row may still be annotated until then."""
+        self._llm_calls.append(row)
+
+    def _write_llm_calls(self) -> None:
+        rows, self._llm_calls = self._llm_calls, []
+        if not rows:
+            return
+        ids = self._agent_ids
+        dump = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
+        self.con.executemany(
+            """INSERT INTO llm_calls (tick, agent, decision, backend, model, key, attempt, messages, schema_name,
+               params, response, value, tokens_in, tokens_out, latency_s, cached, requests, error, error_kind, note)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [(r["tick"], ids.get(r["agent"]), r["decision"], r["backend"], r["model"], r["key"], r["attempt"],
+              dump(r["messages"]), r["schema_name"], dump(r["params"]), r["response"],
+              None if r["value"] is None else dump(r["value"]), r["tokens_in"], r["tokens_out"], r["latency_s"],
+              int(r["cached"]), r.get("requests", 1), r["error"], r["error_kind"], r["note"]) for r in rows])
+
     def checkpoint(self, tick: int, state_json: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (tick, state_json))
 
     def close(self, **manifest_updates: Any) -> None:
+        if self._llm_calls:  # calls of a tick that did not complete
+            self.con.execute("BEGIN")
+            self._write_llm_calls()
+            self.con.execute("COMMIT")
         if manifest_updates:
             self.write_manifest(**manifest_updates)
         self.con.close()
@@ -167,6 +237,10 @@ class RunReader:
     # -- time ------------------------------------------------------------
     def last_tick(self) -> int | None:
         row = self.con.execute("SELECT MAX(tick) AS t FROM ticks").fetchone()
+        return row["t"]
+
+    def first_tick(self) -> int | None:
+        row = self.con.execute("SELECT MIN(tick) AS t FROM ticks").fetchone()
         return row["t"]
 
     def tick_info(self, tick: int) -> sqlite3.Row | None:
@@ -214,6 +288,100 @@ class RunReader:
         rows = self.con.execute("SELECT name, COUNT(*) AS n FROM decisions WHERE tick <= ? GROUP BY name ORDER BY name",
                                 (until,)).fetchall()
         return {r["name"]: r["n"] for r in rows}
+
+    def decision_fallbacks(self, until: int) -> int:
+        row = self.con.execute("SELECT COUNT(*) AS n FROM decisions WHERE tick <= ? AND fallback = 1",
+                               (until,)).fetchone()
+        return row["n"]
+
+    # -- language-model calls ----------------------------------------------
+    def _has_llm_calls(self) -> bool:
+        return self.con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_calls'").fetchone() \
+            is not None
+
+    def llm_usage(self, until: int | None = None) -> dict:
+        """Totals of the recorded calls up to ``until``: calls sent to a backend, cache hits,
+        tokens, errors."""
+        zero = {"calls": 0, "cache_hits": 0, "tokens_in": 0, "tokens_out": 0, "errors": 0}
+        if not self._has_llm_calls():
+            return zero
+        row = self.con.execute(
+            """SELECT COALESCE(SUM(requests * (cached = 0)), 0) AS calls, COALESCE(SUM(cached), 0) AS cache_hits,
+                      COALESCE(SUM(tokens_in * (cached = 0)), 0) AS tokens_in,
+                      COALESCE(SUM(tokens_out * (cached = 0)), 0) AS tokens_out,
+                      COALESCE(SUM(error IS NOT NULL), 0) AS errors
+               FROM llm_calls WHERE tick <= ?""", (until if until is not None else 2 ** 62,)).fetchone()
+        return {k: int(row[k]) for k in zero}
+
+    def llm_calls(self, until: int | None = None) -> list[dict]:
+        """Every recorded call (in the order they finished), as plain dicts."""
+        if not self._has_llm_calls():
+            return []
+        rows = self.con.execute(
+            """SELECT c.*, a.name AS agent_name FROM llm_calls c LEFT JOIN agents a ON a.id = c.agent
+               WHERE c.tick <= ? ORDER BY c.id""", (until if until is not None else 2 ** 62,)).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["agent"] = d.pop("agent_name") or ""
+            d["messages"] = json.loads(d["messages"])
+            d["params"] = json.loads(d["params"])
+            d["value"] = None if d["value"] is None else json.loads(d["value"])
+            d["cached"] = bool(d["cached"])
+            out.append(d)
+        return out
+
+    # -- memory streams ----------------------------------------------------
+    def _has_table(self, name: str) -> bool:
+        return self.con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() \
+            is not None
+
+    def memories(self, agent: str, until: int | None = None) -> list[dict]:
+        """The agent's memory nodes created at or before ``until``, oldest first (plain rows)."""
+        aid = self._ids.get(agent)
+        if aid is None or not self._has_table("memories"):
+            return []
+        rows = self.con.execute("SELECT * FROM memories WHERE agent = ? AND tick <= ? ORDER BY id",
+                                (aid, until if until is not None else 2 ** 62)).fetchall()
+        return [dict(r) for r in rows]
+
+    def recent_memories(self, agent: str, until: int, limit: int = 8, reflections: bool = False) -> list[dict]:
+        """The agent's newest memory nodes at ``until``, newest first, without embeddings (for the viewer).
+        ``reflections``: only reflections (thoughts of depth > 0); otherwise every other kind."""
+        aid = self._ids.get(agent)
+        if aid is None or not self._has_table("memories"):
+            return []
+        cond = "kind = 'thought' AND depth > 0" if reflections else "NOT (kind = 'thought' AND depth > 0)"
+        rows = self.con.execute(
+            f"""SELECT id, tick, kind, description, importance, depth FROM memories
+                WHERE agent = ? AND tick <= ? AND {cond} ORDER BY tick DESC, id DESC LIMIT ?""",
+            (aid, until, limit)).fetchall()
+        return [dict(r) for r in rows]
+
+    def memory_last_access(self, agent: str, until: int | None = None) -> dict[int, int]:
+        """Node id → the last tick (at or before ``until``) it was retrieved."""
+        aid = self._ids.get(agent)
+        if aid is None or not self._has_table("memory_access"):
+            return {}
+        rows = self.con.execute("SELECT id, MAX(tick) AS t FROM memory_access WHERE agent = ? AND tick <= ? GROUP BY id",
+                                (aid, until if until is not None else 2 ** 62)).fetchall()
+        return {r["id"]: r["t"] for r in rows}
+
+    def embeddings(self, keys: Iterable[str], model: str | None = None) -> dict[str, "np.ndarray"]:
+        """Stored vectors by text key (float32)."""
+        import numpy as np
+
+        if not self._has_table("embeddings"):
+            return {}
+        keys = list(keys)
+        out = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            q = f"SELECT key, model, vector FROM embeddings WHERE key IN ({','.join('?' * len(chunk))})"
+            for r in self.con.execute(q, chunk):
+                if model is None or r["model"] == model:
+                    out[r["key"]] = np.frombuffer(r["vector"], dtype="<f4").astype(np.float32)
+        return out
 
     def checkpoint_at(self, tick: int) -> tuple[int, str] | None:
         row = self.con.execute("SELECT tick, state FROM checkpoints WHERE tick <= ? ORDER BY tick DESC LIMIT 1",
