@@ -137,9 +137,17 @@ class Persona(Strict):
 # ---------------------------------------------------------------- worlds
 
 
+def _file_name(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("expected a file name (it contains a NUL character)")
+    return value
+
+
 class Resident(Strict):
     persona: str = Field(min_length=1)
     spawn: str | None = None
+
+    _file = field_validator("persona")(classmethod(lambda cls, v: _file_name(v)))
 
 
 class Budget(Strict):
@@ -207,6 +215,7 @@ class WorldConfig(Strict):
     facts: list[TrackedFact] = Field(default_factory=list)
 
     _dt = field_validator("start", "end", mode="before")(classmethod(lambda cls, v: parse_datetime(v)))
+    _file = field_validator("map")(classmethod(lambda cls, v: _file_name(v)))
 
     @field_validator("region")
     @classmethod
@@ -233,7 +242,7 @@ def read_yaml(path: Path) -> dict:
         raise ConfigError(path, "", "file not found") from None
     except IsADirectoryError:
         raise ConfigError(path, "", "is a directory, expected a YAML file") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: a NUL in the name
         raise ConfigError(path, "", f"cannot read: {e}") from None
     try:
         data = yaml.safe_load(text)

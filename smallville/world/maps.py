@@ -182,7 +182,11 @@ def build_map(*, name, width, height, tile_size, walkable, ground, sectors, sect
 
 def load_map(path: Path) -> TileMap:
     path = Path(path)
-    if not path.exists():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # ValueError: a NUL in the name
+        found = False
+    if not found:
         raise ConfigError(path, "", "map file not found")
     if path.suffix in (".tmj", ".json"):
         return load_tiled(path)
@@ -262,10 +266,10 @@ def _num(o: dict, key: str, path: Path, where: str) -> float:
 def load_tiled(path: Path) -> TileMap:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(path, "", f"cannot read: {e}") from None
     except json.JSONDecodeError as e:
         raise ConfigError(path, "", f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: a NUL in the name
+        raise ConfigError(path, "", f"cannot read: {e}") from None
     except RecursionError:
         raise ConfigError(path, "", "malformed JSON: nested too deeply") from None
     if not isinstance(doc, dict):

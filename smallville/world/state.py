@@ -28,6 +28,7 @@ class AgentState:
     action_start: int = 0  # tick
     action_end: int = 0  # tick at which the agent decides again
     utterance: str | None = None
+    asleep: bool = False
     cognition: dict[str, Any] = field(default_factory=dict)
 
 
@@ -38,6 +39,9 @@ class WorldState:
     object_states: dict[str, str] = field(default_factory=dict)
     rng_state: Any = None
     digest: str = ""
+    conversations: list[dict] = field(default_factory=list)  # the ones going on (engine/engine.py)
+    talked: dict[str, int] = field(default_factory=dict)  # "A|B" -> tick their last conversation ended
+    conversation_count: int = 0
 
     def agent(self, name: str) -> AgentState:
         for a in self.agents:
@@ -62,7 +66,8 @@ class WorldState:
             agents.append(AgentState(**a))
         rng = d.get("rng_state")
         return cls(tick=d["tick"], agents=agents, object_states=dict(d.get("object_states", {})),
-                   rng_state=rng, digest=d.get("digest", ""))
+                   rng_state=rng, digest=d.get("digest", ""), conversations=list(d.get("conversations", [])),
+                   talked=dict(d.get("talked", {})), conversation_count=d.get("conversation_count", 0))
 
     @classmethod
     def from_json(cls, text: str) -> "WorldState":
