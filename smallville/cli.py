@@ -23,6 +23,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="override the world's seed")
     r.add_argument("--llm", choices=["auto", "rules", "openai", "local", "replay"],
                    help="decision backend (default: the world's llm.backend)")
+    r.add_argument("--replay-calls", metavar="RUN_DIR",
+                   help="with --llm replay: answer every model call from this recorded run")
+    r.add_argument("--ablate", action="append", choices=["memory", "reflection", "planning", "conversation"],
+                   default=[], help="switch a faculty off (repeatable): memory (decisions see only the current "
+                                    "observation), reflection, planning (act from the routine only) or "
+                                    "conversation (never talk); recorded in the manifest's ablations")
+    r.add_argument("--embedder", choices=["minilm", "hashing"], default="minilm",
+                   help="memory embeddings: all-MiniLM-L6-v2 (default) or a fast hashing embedder (tests)")
     r.add_argument("--out", help="run directory (default: replays/<run-id>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -30,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("run", help="run directory")
     i.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="game time (default: the last tick)")
     i.add_argument("--agent", help="one resident's state")
+    i.add_argument("--query", metavar="TEXT", help="with --agent: the memories retrieved for TEXT at that moment")
     i.add_argument("--json", action="store_true", help="machine-readable output")
 
     v = sub.add_parser("replay", help="watch a stored run in a window (pygame)")
@@ -44,12 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from smallville.runner import RunOptions, start_run
 
-            run_dir = start_run(RunOptions(args.world, args.hours, args.until, args.seed, args.llm, args.out, args.quiet))
+            run_dir = start_run(RunOptions(args.world, args.hours, args.until, args.seed, args.llm, args.out, args.quiet,
+                                           replay_calls=args.replay_calls, ablate=tuple(args.ablate),
+                                           embedder=args.embedder))
             print(run_dir)
         elif args.command == "inspect":
             from smallville.inspect import inspect_run, render_text
 
-            view = inspect_run(args.run, args.at, args.agent)
+            if args.query is not None and not args.agent:
+                raise SmallvilleError("--query needs --agent NAME")
+            view = inspect_run(args.run, args.at, args.agent, query=args.query)
             print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render_text(view))
         elif args.command == "replay":
             try:

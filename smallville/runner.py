@@ -11,14 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smallville import __version__
-from smallville.cognition.rules import RulesPolicy
+from smallville.cognition.decisions import Decider
+from smallville.cognition.embedding import EmbeddingCache, make_embedder
+from smallville.cognition.memory import Memory
+from smallville.cognition.agent import AgentPolicy
 from smallville.engine.engine import Engine, TickRecord
 from smallville.errors import ConfigError, SmallvilleError
+from smallville.llm import factory
 from smallville.store.runstore import RunWriter
 from smallville.world.clock import Clock
 from smallville.world.config import TIME_FORMAT
 from smallville.world.world import World, load_world
 
+ABLATIONS = ("memory", "reflection", "planning", "conversation")
 CHECKPOINT_EVERY_S = 3600  # game seconds between checkpoints
 
 
@@ -31,20 +36,15 @@ class RunOptions:
     llm: str | None = None
     out: str | None = None
     quiet: bool = False
+    replay_calls: str | None = None  # run directory whose recorded calls ``--llm replay`` answers from
+    ablate: tuple[str, ...] = ()  # "memory" (decisions see only the observation), "reflection",
+    # "planning" (act from the routine only), "conversation" (never talk)
+    embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2) or "hashing" (fast, for tests)
 
 
-def choose_backend(requested: str, world: World) -> tuple[str, str, str]:
-    """(backend, model, explanation) for ``--llm``/the world's setting."""
-    settings = world.config.llm
-    if requested == "auto":
-        if os.environ.get("OPENAI_API_KEY") or os.environ.get("SMALLVILLE_LLM_BASE_URL"):
-            requested = "openai"
-        else:
-            return "rules", "", ("LLM: rules baseline (no language model): neither OPENAI_API_KEY nor "
-                                 "SMALLVILLE_LLM_BASE_URL is set; use --llm openai|local to use a model")
-    if requested == "rules":
-        return "rules", "", "LLM: rules baseline (no language model); use --llm openai|local to use a model"
-    raise SmallvilleError(f"--llm {requested}: not available yet in this version; use --llm rules")
+def choose_backend(requested: str, world: World, replay_calls: str | None = None) -> factory.Chosen:
+    """The backend for ``--llm``/the world's setting (with its startup line)."""
+    return factory.choose(requested, world.config.llm, world_dir=world.path.parent, replay_calls=replay_calls)
 
 
 def end_tick(opts: RunOptions, world: World, clock: Clock) -> int:
@@ -84,42 +84,75 @@ def start_run(opts: RunOptions) -> Path:
     world = load_world(opts.world)
     cfg = world.config
     seed = cfg.seed if opts.seed is None else opts.seed
-    backend, model, line = choose_backend(opts.llm or cfg.llm.backend, world)
+    chosen = choose_backend(opts.llm or ("replay" if opts.replay_calls else cfg.llm.backend), world,
+                            opts.replay_calls)
+    backend, model = chosen.name, chosen.model
     clock = Clock(cfg.start, cfg.tick_seconds)
     stop = end_tick(opts, world, clock)
     created = dt.datetime.now(dt.timezone.utc)
     run_id = f"{Path(opts.world).stem}-s{seed}-{created:%Y%m%d-%H%M%S}"
     run_dir = Path(opts.out) if opts.out else Path("replays") / run_id
     if not opts.quiet:
-        print(line, file=sys.stderr)
-    policy = RulesPolicy({r.persona.name: r.persona for r in world.residents})
+        print(chosen.line, file=sys.stderr)
+        note = factory.budget_note(chosen, cfg.llm)
+        if note:
+            print(note, file=sys.stderr)
     files, meta = run_files(world)
+    if cfg.llm.api_key:  # the key never reaches the run store
+        files = {k: v.replace(cfg.llm.api_key.encode(), b"***") for k, v in files.items()}
     world_json = cfg.model_dump(mode="json")
     world_json["llm"].pop("api_key", None)
+    ablations = sorted(set(opts.ablate))
+    for a in ablations:
+        if a not in ABLATIONS:
+            raise SmallvilleError(f"--ablate {a}: expected one of {', '.join(ABLATIONS)}")
+    policy = AgentPolicy({r.persona.name: r.persona for r in world.residents}, ablations)
+    memory = None
+    if "memory" not in ablations:
+        cache = EmbeddingCache(make_embedder(opts.embedder))
+        memory = Memory.for_world(world, cache, reflect="reflection" not in ablations)
+        meta["embedder"] = cache.model
     meta.update({"world": world_json, "start": cfg.start.isoformat(), "tick_seconds": cfg.tick_seconds, "seed": seed})
     manifest = {
         "run_id": run_id, "world_file": str(world.path), "world_hash": world.file_hash, "seed": seed,
         "smallville_version": __version__, "backend": backend, "model": model,
         "game_start": cfg.start.strftime(TIME_FORMAT), "game_end": clock.time_at(stop).strftime(TIME_FORMAT),
-        "tick_seconds": cfg.tick_seconds, "created": created.isoformat(timespec="seconds"), "ablations": [],
+        "tick_seconds": cfg.tick_seconds, "created": created.isoformat(timespec="seconds"), "ablations": ablations,
     }
+    if chosen.lm is not None:
+        manifest["llm_keyed_as"] = list(chosen.keyed_as or (backend, model))
     writer = RunWriter.create(run_dir, manifest,
                               [(r.persona.name, r.persona.model_dump(mode="json")) for r in world.residents],
                               files, meta)
-    engine = Engine(world, policy, seed, recorder=writer, concurrency=cfg.llm.concurrency)
+    stack = factory.wrap(chosen, cfg.llm, writer.add_llm_call) if chosen.lm is not None else None
+    decider = Decider(stack.lm if stack else None, temperature=cfg.llm.temperature, max_tokens=cfg.llm.max_tokens)
+    engine = Engine(world, policy, seed, recorder=writer, concurrency=cfg.llm.concurrency, decider=decider,
+                    memory=memory)
     status = "interrupted"
     try:
-        asyncio.run(_drive(engine, writer, stop, clock, opts.quiet))
-        status = "complete"
+        spent = asyncio.run(_drive(engine, writer, stop, clock, opts.quiet, stack))
+        status = "budget_exhausted" if spent else "complete"
+        if spent and not opts.quiet:
+            print(f"stopped at tick {engine.state.tick}: {spent}; raise llm.budget in the world file to go on",
+                  file=sys.stderr)
     finally:
         st = engine.snapshot()
+        if memory is not None:  # the vectors still waiting for a batch
+            writer.record_memory(memory.drain(final=True))
         writer.checkpoint(st.tick, st.to_json())
+        extra = {"llm": stack.usage.summary()} if stack else {}
+        if memory is not None:
+            extra["memory"] = memory.stats()
         writer.close(status=status, last_tick=st.tick, last_time=clock.time_at(st.tick).strftime(TIME_FORMAT),
-                     digest=st.digest)
+                     digest=st.digest, **extra)
+        if hasattr(chosen.lm, "close"):
+            chosen.lm.close()
     return run_dir
 
 
-async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, quiet: bool) -> None:
+async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, quiet: bool,
+                 stack: factory.Stack | None = None) -> str | None:
+    """Run to ``stop``; returns why the budget stopped the run early, or None."""
     from tqdm import tqdm
 
     every = max(1, clock.ticks_in(CHECKPOINT_EVERY_S))
@@ -127,21 +160,34 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
                dynamic_ncols=True, mininterval=0.5)
     t0, last_post = time.perf_counter(), 0.0
 
-    def on_tick(rec: TickRecord) -> None:
-        nonlocal last_post
+    spent: str | None = None
+
+    def on_tick(rec: TickRecord) -> bool:
+        nonlocal last_post, spent
         bar.update(1)
         if rec.tick % every == 0:
             st = engine.snapshot()
+            if engine.memory is not None:
+                writer.record_memory(engine.memory.drain(final=True))
             writer.checkpoint(st.tick, st.to_json())
         now = time.perf_counter()
-        if not quiet and now - last_post > 0.5:
+        if stack is not None:
+            spent = stack.budget.spent
+        if not quiet and (now - last_post > 0.5 or spent):
             last_post = now
-            bar.set_postfix_str(f"{rec.time:%a %Y-%m-%d %H:%M} | llm calls 0 tokens 0", refresh=False)
+            u = stack.usage if stack is not None else None
+            llm = (f"llm calls {u.calls} cached {u.cache_hits} tokens {u.tokens_in}+{u.tokens_out} errors {u.errors}"
+                   if u else "llm calls 0 tokens 0")
+            bar.set_postfix_str(f"{rec.time:%a %Y-%m-%d %H:%M} | {llm}", refresh=False)
+        return spent is not None
 
     try:
         await engine.run(stop, on_tick)
     finally:
         bar.close()
+        if stack is not None:
+            await stack.aclose()
     if not quiet:
         el = time.perf_counter() - t0
         print(f"simulated {engine.state.tick} ticks in {el:.1f}s", file=sys.stderr)
+    return spent

@@ -5,15 +5,29 @@ implementation is a prompt template ``smallville/prompts/<name>.txt`` (``string.
 ``$variables``) with the JSON schema of the answer beside it in ``<name>.json``; its rules
 implementation is a plain function. :class:`Decider` runs one or the other and records
 every decision (name, backend, whether it fell back to rules).
+
+A template may start with a system message, separated from the user message by a line
+``---``. The LLM path: render the template with the variables, ask with the schema
+(through the run's wrapped backend: retry, budget, record…), hand the validated value to
+``parse``. If the call fails for good (:class:`~smallville.llm.faults.LLMFault`) or
+``parse`` raises :class:`InvalidAnswer`, the rules implementation decides instead and the
+decision is recorded with ``fallback=True``; ``parse`` may also return
+:class:`Repaired` — a usable answer it had to mend — which is recorded as a fallback too,
+with the reason noted on the call.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import string
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Generic, TypeVar
+
+from smallville.llm.faults import LLMFault
+from smallville.llm.protocol import Message, Request
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 T = TypeVar("T")
@@ -21,6 +35,32 @@ T = TypeVar("T")
 
 class InvalidAnswer(Exception):
     """An LLM answer that does not make sense for the decision (raised by ``parse``)."""
+
+
+@dataclass(frozen=True)
+class Repaired(Generic[T]):
+    """What ``parse`` returns for an answer it could use only after mending it (an unknown
+    place replaced by the routine's): ``value`` is used, and the decision counts as a fallback."""
+
+    value: T
+    reason: str
+
+
+def render(name: str, variables: dict[str, Any], enums: dict[str, list[str]] | None = None
+           ) -> tuple[tuple[Message, ...], dict]:
+    """The messages of decision ``name`` for ``variables``, and its answer schema — with the
+    string properties named in ``enums`` narrowed to those values (an agent's places)."""
+    tmpl, schema = template(name)
+    if enums:
+        props = dict(schema.get("properties", {}))
+        for key, values in enums.items():
+            props[key] = {**props[key], "enum": list(values)}
+        schema = {**schema, "properties": props}
+    text = tmpl.substitute(variables)
+    system, sep, user = text.partition("\n---\n")
+    if not sep:
+        return (Message("user", text.strip()),), schema
+    return (Message("system", system.strip()), Message("user", user.strip())), schema
 
 
 @lru_cache(maxsize=None)
@@ -49,16 +89,43 @@ class Decider:
         self._record = record
 
     async def decide(self, name: str, *, agent: str, tick: int, variables: dict[str, Any],
-                     rules: Callable[[], T], parse: Callable[[Any], T], seed: int | None = None) -> T:
+                     rules: Callable[[], T], parse: Callable[[Any], T | Repaired[T]], seed: int | None = None,
+                     rng: random.Random | None = None, enums: dict[str, list[str]] | None = None) -> T:
         """Take decision ``name`` for ``agent``.
 
         ``rules()`` is the rules implementation; ``parse(value)`` turns the LLM's schema-valid
-        JSON value into the decision's type or raises :class:`InvalidAnswer`.
+        JSON value into the decision's type (or a :class:`Repaired` one) or raises
+        :class:`InvalidAnswer`. The model's sampling seed is ``seed``, else drawn from ``rng``
+        (the decision's private RNG) — only on the LLM path, so the rules path draws nothing.
+        ``enums`` narrows string answers to given values (see :func:`render`).
         """
         if self.llm is None:
             self._record(agent=agent, name=name, backend="rules", fallback=False, tick=tick)
             return rules()
-        return await self._decide_llm(name, agent, tick, variables, rules, parse, seed)
+        if seed is None and rng is not None:
+            seed = rng.getrandbits(31)
+        return await self._decide_llm(name, agent, tick, variables, rules, parse, seed, enums)
 
-    async def _decide_llm(self, name, agent, tick, variables, rules, parse, seed):  # pragma: no cover - issue 3
-        raise NotImplementedError("LLM decisions arrive with the LLM layer")
+    async def _decide_llm(self, name: str, agent: str, tick: int, variables: dict[str, Any],
+                          rules: Callable[[], T], parse: Callable[[Any], Any], seed: int | None,
+                          enums: dict[str, list[str]] | None = None) -> T:
+        messages, schema = render(name, variables, enums)
+        request = Request(messages=messages, schema=schema, schema_name=name, temperature=self.temperature,
+                          max_tokens=self.max_tokens, seed=seed, decision=name, agent=agent, tick=tick)
+        reason: str | None = None
+        call: dict | None = None
+        try:
+            resp = await self.llm.complete(request)
+            call = resp.extra.get("call")
+            out = parse(resp.value)
+            if isinstance(out, Repaired):
+                out, reason = out.value, out.reason
+        except LLMFault as f:
+            out, reason = rules(), f"{f.kind}: {f.message}"
+        except InvalidAnswer as e:
+            out, reason = rules(), f"invalid answer: {e}"
+        if reason is not None and call is not None:
+            call["note"] = f"fallback: {reason}"[:500]
+        self._record(agent=agent, name=name, backend=self.backend, fallback=reason is not None, tick=tick,
+                     reason=reason)
+        return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
 
@@ -21,6 +21,30 @@ class Seen:
     x: int
     y: int
     action: str
+    distance: int
+    asleep: bool = False
+    talking: bool = False  # in a conversation (with anyone)
+
+
+@dataclass(frozen=True)
+class SeenObject:
+    """An object in use within the observer's vision radius."""
+
+    address: str  # "Sector:arena:object"
+    state: str  # "being slept in", "in use: cooking lunch"
+    x: int
+    y: int
+    distance: int
+
+
+@dataclass(frozen=True)
+class Percept:
+    """An event the agent newly notices this tick, as subject–predicate–object and a sentence."""
+
+    subject: str
+    predicate: str
+    object: str
+    description: str
     distance: int
 
 
@@ -34,7 +58,8 @@ class Observation:
     place: str  # address of the tile the agent stands on
     action: str  # the action that just ended ("" at the start)
     nearby: tuple[Seen, ...] = ()
-    object_states: tuple[tuple[str, str], ...] = ()  # (object address, state) within vision
+    object_states: tuple[SeenObject, ...] = ()  # objects in use within vision, nearest first
+    events: tuple[Percept, ...] = ()  # what perception records this tick (see cognition.perceive)
 
 
 @dataclass(frozen=True)
@@ -46,6 +71,45 @@ class Action:
     object: str | None = None  # object name inside the arena
     object_state: str | None = None  # what the object is doing while used ("being slept in")
     utterance: str | None = None
+    asleep: bool = False  # not to be approached for a conversation
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """What an agent does about what it perceives: ``continue`` (the current action),
+    ``talk`` (to ``target``), ``wait`` or ``replan`` (both with a new ``action``)."""
+
+    kind: str  # "continue" | "talk" | "wait" | "replan"
+    target: str | None = None
+    action: Action | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    speaker: str
+    text: str
+    facts: tuple[dict, ...] = ()  # what the line tells, as structured facts (news, an invitation, a reply)
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """A conversation as its next speaker sees it."""
+
+    id: int
+    partner: str
+    initiator: str
+    lines: tuple[Line, ...]
+    started: dt.datetime
+    place: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One utterance; ``end`` closes the conversation after it."""
+
+    text: str
+    end: bool = False
+    facts: tuple[dict, ...] = ()
 
 
 @dataclass
@@ -57,9 +121,35 @@ class DecisionContext:
     memory: dict[str, Any]  # the agent's plain-data cognition state (persisted in checkpoints)
     rng: random.Random
     decide: Callable[..., Awaitable[Any]]
+    # the agent's memory stream at this tick (a cognition.memory.AgentMemory: add, retrieve,
+    # recent); None when the run has no memory (``--ablate memory``)
+    stream: Any = None
+    events: list[dict] = field(default_factory=list)  # recorded by the engine after the call
+
+    def emit(self, kind: str, data: dict) -> None:
+        """Record an event of this agent (``plan``, ``place_fallback``…) in the run log."""
+        self.events.append({"kind": kind, "data": data})
 
 
 class Policy(Protocol):
     backend: str
 
     async def decide(self, obs: Observation, ctx: DecisionContext) -> Action: ...
+
+    async def perceive(self, obs: Observation, ctx: DecisionContext) -> None:
+        """Remember ``obs.events`` (called each tick for awake agents that noticed something new,
+        before any agent decides; only when the run has memory). Optional for a policy."""
+        ...
+
+
+class SocialPolicy(Policy, Protocol):
+    """A policy that also reacts to what it perceives and converses. The engine calls
+    ``react`` for a free, awake agent that sees another free, awake agent; ``converse``
+    for the next speaker of a conversation; ``end_conversation`` once for each participant
+    when a conversation is over (to remember it)."""
+
+    async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None: ...
+
+    async def converse(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn: ...
+
+    async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None: ...

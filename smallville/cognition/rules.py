@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from smallville.cognition import next_action, perceive
 from smallville.cognition.interface import Action, DecisionContext, Observation
 from smallville.world.config import Persona
 
@@ -72,7 +73,7 @@ def routine_action(persona: Persona, now: dt.datetime, offset: int = 0) -> Actio
     if asleep:
         wake_day = day if m < wake else day + dt.timedelta(days=1)
         return Action("sleeping", persona.home, _at(wake_day, wake + offset), emoji="😴", object="bed",
-                      object_state="being slept in")
+                      object_state="being slept in", asleep=True)
     blocks = sorted(life.routine, key=lambda b: (b.start - wake) % (24 * 60))
     for b in blocks:
         start, end = b.start, b.end if b.end != b.start else b.start + 1
@@ -96,5 +97,12 @@ class RulesPolicy:
     async def decide(self, obs: Observation, ctx: DecisionContext) -> Action:
         persona = self.personas[obs.agent]
         offset = day_offset(ctx.memory, obs.now.date(), ctx.rng)
-        return await ctx.decide("next_action", variables={}, rules=lambda: routine_action(persona, obs.now, offset),
-                                parse=lambda value: routine_action(persona, obs.now, offset))
+        routine = routine_action(persona, obs.now, offset)
+        return await ctx.decide("next_action", variables=next_action.variables(persona, obs.now, obs.action, routine),
+                                rules=lambda: routine, parse=lambda value: next_action.parse(value, persona, obs.now,
+                                                                                             routine),
+                                rng=ctx.rng, enums={"place": next_action.places_of(persona)})
+
+    async def perceive(self, obs: Observation, ctx: DecisionContext) -> None:
+        """Remember what the agent newly noticed (one importance decision) and reflect when due."""
+        await perceive.remember(self.personas[obs.agent], obs, ctx)

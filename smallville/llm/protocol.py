@@ -27,6 +27,14 @@ class Request:
     decision: str = ""
     agent: str = ""
     tick: int = -1
+    attempt: int = 0  # 0 for the first try; the retry wrapper counts up
+
+    def messages_json(self) -> list[dict]:
+        return [{"role": m.role, "content": m.content} for m in self.messages]
+
+    def parameters(self) -> dict:
+        """What is sent besides the messages, schema and seed."""
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "stop": list(self.stop)}
 
 
 @dataclass

@@ -1,0 +1,199 @@
+"""The generative agent: plan the day, act it out step by step, react, converse, remember.
+
+:class:`AgentPolicy` is the one policy of a run, for the rules baseline and for a language
+model alike: every cognitive choice goes through ``ctx.decide`` (``plan_day``, ``replan``,
+``decompose``, ``react``, ``converse_turn``, and the memory decisions of
+:mod:`~smallville.cognition.perceive`), whose rules implementation is the classic
+agent-based model and whose LLM implementation is a prompt file with a schema.
+
+Acting (``decide``): asleep per the routine → sleep (no decision). On the first waking
+moment of a day → ``plan_day``. A salient event learned since the last action → ``react``
+(continue or replan). Then the current block of the plan is decomposed (``decompose``, lazily)
+and its current step is the action. ``--ablate planning`` acts from the routine only
+(:class:`~smallville.cognition.rules.RulesPolicy`); ``--ablate conversation`` never talks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from smallville.cognition import converse, react
+from smallville.cognition import plan as P
+from smallville.cognition.interface import Action, ConversationView, DecisionContext, Observation, Reaction, Turn
+from smallville.cognition.rules import RulesPolicy, day_offset, emoji_for, routine_action
+from smallville.world.config import Persona
+
+ABLATIONS = ("planning", "conversation")
+
+
+class AgentPolicy(RulesPolicy):
+    def __init__(self, personas: dict[str, Persona], ablations: Iterable[str] = ()):
+        super().__init__(personas)
+        self.ablations = frozenset(ablations)
+        self.planning = "planning" not in self.ablations
+        self.conversation = "conversation" not in self.ablations
+
+    # ------------------------------------------------------------------ acting
+    async def decide(self, obs: Observation, ctx: DecisionContext) -> Action:
+        persona = self.personas[obs.agent]
+        if not self.planning:
+            return await super().decide(obs, ctx)
+        day = P.plan_date(persona, obs.now)
+        offset = day_offset(ctx.memory, day, ctx.rng)
+        routine = routine_action(persona, obs.now, offset)
+        plan = ctx.memory.get("plan")
+        m = P.minutes_since(day, obs.now)
+        if routine.asleep and not (plan and plan["day"] == day.isoformat() and P.block_at(plan, m)):
+            return routine
+        if plan is None or plan["day"] != day.isoformat():
+            plan = await self.plan_day(persona, obs, ctx, day, offset)
+        if ctx.memory.get("salient"):
+            plan = await self.consider(persona, obs, ctx, plan, day, offset, m)
+        if m < plan["wake"]:
+            return Action("sleeping", persona.home, P.midnight(day) + dt.timedelta(minutes=plan["wake"]), emoji="😴",
+                          object="bed", object_state="being slept in", asleep=True)
+        block = P.block_at(plan, m)
+        if block is None:
+            until = P.midnight(day) + dt.timedelta(minutes=P.next_start(plan, m))
+            return Action("resting at home", persona.home, max(until, obs.now + dt.timedelta(minutes=1)), emoji="🛋️")
+        step = await self.step(persona, obs, ctx, block, m, day)
+        end = P.midnight(day) + dt.timedelta(minutes=min(step["end"], block["end"]))
+        desc = step["description"]
+        obj = block.get("object")
+        return Action(desc, block["place"], end, emoji="🎉" if block.get("event") else emoji_for(desc), object=obj,
+                      object_state=f"in use: {desc}" if obj else None)
+
+    def _stream_nodes(self, ctx: DecisionContext) -> list:
+        return ctx.stream.nodes if ctx.stream is not None else []
+
+    async def plan_day(self, persona: Persona, obs: Observation, ctx: DecisionContext, day: dt.date,
+                       offset: int) -> dict:
+        """Decision ``plan_day``: one per agent per day, when it wakes."""
+        old = ctx.memory.get("plan")
+        yesterday = P.summary(old) if old else ""
+        memories: list[str] = []
+        if ctx.stream is not None:
+            memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+        events = P.known_events(self._stream_nodes(ctx), persona.name)
+        places = P.known_places(persona, ctx.memory)
+        plan = await ctx.decide(
+            "plan_day", variables=P.plan_variables(persona, day, offset, yesterday, memories, places),
+            rules=lambda: P.rules_plan(persona, day, offset, events),
+            parse=lambda value: P.parse_plan(value, persona, day, offset, places, events), rng=ctx.rng)
+        return self._adopt(persona, ctx, plan, revision=0, reason="day")
+
+    def _adopt(self, persona: Persona, ctx: DecisionContext, plan: dict, revision: int, reason: str) -> dict:
+        plan = {**plan, "revision": revision, "blocks": P.number(plan["blocks"], revision)}
+        ctx.memory["plan"] = plan
+        ctx.memory.pop("queue", None)
+        ctx.emit("plan", {**P.as_record(plan), "reason": reason})
+        if ctx.stream is not None:
+            ctx.stream.add("plan", P.memory_text(persona, plan), 3 if reason == "day" else 5)
+        return plan
+
+    async def consider(self, persona: Persona, obs: Observation, ctx: DecisionContext, plan: dict, day: dt.date,
+                       offset: int, m: int) -> dict:
+        """Salient events (learned in a conversation): decision ``react`` — continue or replan."""
+        keys = ctx.memory.pop("salient")
+        events = P.known_events(self._stream_nodes(ctx), persona.name)
+        for key in dict.fromkeys(keys):
+            k = events.get(key)
+            if k is None or k["intent"] != "attend" or any(b.get("event") == key for b in plan["blocks"]):
+                continue
+            ev = k["event"]
+            start, end = P.event_times(ev)
+            if start.date() != day or P.minutes_since(day, end) <= m:
+                continue
+            memories = [r.node.description for r in ctx.stream.retrieve(ev["name"], k=5)] if ctx.stream else []
+            choice = await ctx.decide(
+                "react", variables=react.variables(persona, obs, react.salient(persona, obs, plan, ev), memories,
+                                                   ["continue", "replan"]),
+                rules=lambda: "replan", parse=react.parse_salient, rng=ctx.rng,
+                enums={"reaction": ["continue", "replan"]})
+            if choice == "replan":
+                plan = await self.replan(persona, obs, ctx, plan, day, offset, m, events)
+        return plan
+
+    async def replan(self, persona: Persona, obs: Observation, ctx: DecisionContext, plan: dict, day: dt.date,
+                     offset: int, m: int, events: dict) -> dict:
+        """Decision ``replan``: the rest of the day rewritten from now."""
+        keep = [{**b, "end": min(b["end"], m)} for b in plan["blocks"] if b["start"] < m]
+        keep = [b for b in keep if b["end"] > b["start"]]
+        memories: list[str] = []
+        if ctx.stream is not None:
+            memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+        places = P.known_places(persona, ctx.memory)
+        variables = P.plan_variables(persona, day, offset, P.summary({"blocks": keep}), memories, places)
+        variables["now"] = P.clock(m)
+        variables["current"] = "\n".join(f"- {P.clock(b['start'])}-{P.clock(b['end'])} {b['activity']} @ {b['place']}"
+                                         for b in plan["blocks"] if b["end"] > m) or "- nothing"
+        new = await ctx.decide(
+            "replan", variables=variables,
+            rules=lambda: P.rules_plan(persona, day, offset, events, keep=keep, after=m),
+            parse=lambda value: P.parse_plan(value, persona, day, offset, places, events, keep=keep, after=m),
+            rng=ctx.rng)
+        return self._adopt(persona, ctx, new, revision=plan.get("revision", 0) + 1, reason="replan")
+
+    async def step(self, persona: Persona, obs: Observation, ctx: DecisionContext, block: dict, m: int,
+                   day: dt.date) -> dict:
+        """The step of ``block`` at minute ``m``; decision ``decompose`` for the next stretch of it."""
+        q = ctx.memory.get("queue")
+        if q and q["block"] == block["id"] and m < q["until"]:
+            for s in q["steps"]:
+                if s["end"] > m:
+                    return s
+        start, end = max(m, block["start"]), min(block["end"], max(m, block["start"]) + P.HORIZON)
+        if end - start <= P.STEP_MAX:
+            steps = [{"start": start, "end": end, "description": block["activity"]}]
+        else:
+            steps = await ctx.decide(
+                "decompose", variables=P.decompose_variables(persona, block, start, end, day),
+                rules=lambda: P.rules_decompose(block, start, end, ctx.rng),
+                parse=lambda value: P.parse_decompose(value, start, end), rng=ctx.rng)
+        ctx.memory["queue"] = {"block": block["id"], "until": end, "steps": steps}
+        return steps[0]
+
+    # ------------------------------------------------------------------ reacting
+    def may_react(self, memory: dict, now: dt.datetime, nearby: list[str]) -> bool:
+        """Whether :meth:`react` could do anything (no decision, no observation needed)."""
+        return self.conversation and bool(memory.get("plan")) and react.ready(memory, now, nearby)
+
+    async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None:
+        if not self.conversation or not obs.nearby or not obs.action:  # not before its first action
+            return None
+        persona = self.personas[obs.agent]
+        cache: dict[str, list[dict]] = {}
+
+        def news_for(name: str) -> list[dict]:
+            if name not in cache:
+                cache[name] = converse.news_items(persona.name, ctx.stream, ctx.memory, name, obs.now)
+            return cache[name]
+
+        other = react.gate(ctx.memory, obs, news_for)
+        if other is None:
+            return None
+        news = news_for(other.name)
+        memories = [r.node.description for r in ctx.stream.retrieve(other.name, k=5)] if ctx.stream else []
+        options = ["continue", "wait"] if other.talking else ["continue", "talk", "wait"]
+        choice = await ctx.decide(
+            "react", variables=react.variables(persona, obs, react.seeing(persona, other, news), memories, options),
+            rules=lambda: react.rules_react(persona, other, news, ctx.rng),
+            parse=lambda value: react.parse(value, other), rng=ctx.rng, enums={"reaction": options})
+        react.mark(ctx.memory, obs, other.name, waiting=choice == "wait")
+        if choice == "talk":
+            return Reaction("talk", other.name)
+        if choice == "wait":
+            plan = ctx.memory.get("plan") or {}
+            block = P.block_at(plan, P.minutes_since(dt.date.fromisoformat(plan["day"]), obs.now)) if plan else None
+            return Reaction("wait", other.name, react.wait_action(obs, other.name,
+                                                                   block["place"] if block else persona.home))
+        return None
+
+    # ------------------------------------------------------------------ conversing
+    async def converse(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn:
+        return await converse.turn(self.personas[obs.agent], obs, ctx, conv)
+
+    async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None:
+        plan = ctx.memory.get("plan")
+        await converse.remember(self.personas[obs.agent], obs, ctx, conv, plan)

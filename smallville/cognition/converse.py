@@ -1,0 +1,297 @@
+"""Conversations: one ``converse_turn`` decision per utterance, with speaker-side retrieval.
+
+The engine brings two agents together and asks the next speaker for a :class:`Turn` until one
+ends it or a cap is reached (``engine/engine.py``). Each speaker draws on its own memory: what
+it knows about the partner, and its *news* — the events it knows of that the partner may be
+told about (an invitation, with place and time) and other recent news of high importance —
+that it has not told the partner yet.
+
+Rules implementation (:func:`rules_turn`): greet; answer an invitation (accepting depends on
+the persona and the run's RNG, :func:`~smallville.cognition.plan.accept_probability`) or
+acknowledge news; tell the most important untold news; say goodbye when there is nothing
+left to tell. Every utterance carries its content as structured facts, so the listener can
+plan around what it heard without a language model.
+
+At the end (:func:`remember`), each participant stores the conversation — what the partner
+said, a summary, and what it learned as memories with structured facts (an event's place and
+time, who told it; its own decision to go or not) — and notes what it told whom. An event
+that it will now attend today is *salient*: the agent reconsiders its plan when it next acts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from smallville.cognition import importance
+from smallville.cognition import plan as P
+from smallville.cognition.decisions import InvalidAnswer
+from smallville.cognition.interface import ConversationView, DecisionContext, Line, Observation, Turn
+from smallville.world.config import TIME_FORMAT, Persona
+
+NEWS_MIN_IMPORTANCE = 9  # news other than events: memories at least this important
+NEWS_MAX_AGE = dt.timedelta(days=2)
+MAX_TURNS_EACH = 4
+
+
+def news_key(text: str) -> str:
+    return "news:" + hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+def first_name(name: str) -> str:
+    return name.split()[0]
+
+
+def may_tell(ev: dict, partner: str) -> bool:
+    """Whether an event may be passed on to ``partner``: its invite list (the host is not told)."""
+    if partner == ev.get("host"):
+        return False
+    invite = ev.get("invite", "everyone")
+    if invite == "nobody":
+        return False
+    return invite == "everyone" or partner in invite
+
+
+def event_sentence(ev: dict, speaker: str, now: dt.datetime, declined: bool = False) -> str:
+    where, when = P.sector(ev["place"]), P.describe_when(ev, now)
+    if ev.get("host") == speaker:
+        return f"I'm hosting a {ev['name']} at {where} {when}. Would you like to come?"
+    tail = "" if declined else (" Everyone's invited, you should come!" if ev.get("invite", "everyone") == "everyone"
+                                else " You're invited!")
+    return f"Have you heard? {ev['host']} is hosting a {ev['name']} at {where} {when}.{tail}"
+
+
+def news_items(agent: str, stream: Any, memory: dict, partner: str, now: dt.datetime) -> list[dict]:
+    """What ``agent`` could tell ``partner``, most important first: upcoming events it may pass
+    on, then other recent, important news — neither told to nor heard from the partner yet."""
+    if stream is None:
+        return []
+    nodes = stream.nodes
+    told = set(memory.get("told", {}).get(partner, []))
+    items: list[dict] = []
+    for key, k in P.known_events(nodes, agent).items():
+        ev = k["event"]
+        if key in told or not may_tell(ev, partner) or P.event_times(ev)[1] <= now:
+            continue
+        items.append({"key": key, "kind": "event", "importance": 10 if ev["host"] == agent else 9,
+                      "own": ev["host"] == agent, "text": event_sentence(ev, agent, now, declined=k["intent"] == "decline"),
+                      "fact": {"type": "event", "event": ev}, "name": ev["name"]})
+    tick_now, seconds = stream.tick, stream.memory.clock.tick_seconds
+    oldest = tick_now - int(NEWS_MAX_AGE.total_seconds() // seconds)
+    seen: set[str] = set()
+    for n in reversed(nodes):
+        if n.created < oldest:
+            break
+        facts = n.facts or {}
+        if "event" in facts or n.depth > 0 or n.importance < NEWS_MIN_IMPORTANCE:
+            continue
+        if n.kind == "thought" or (n.kind == "chat" and "news" in facts):
+            text = facts.get("news", n.description)
+            key = news_key(text)
+            if key in told or key in seen or partner in text:
+                continue
+            seen.add(key)
+            own = "heard_from" not in facts
+            lead = "Some news from me:" if text.startswith(agent) else "Have you heard?"
+            items.append({"key": key, "kind": "news", "importance": n.importance, "own": own, "text": f"{lead} {text}",
+                          "fact": {"type": "news", "text": text}, "name": text})
+    items.sort(key=lambda it: (-it["importance"], it["kind"] != "event", it["key"]))
+    return items
+
+
+def mentioned(conv: ConversationView) -> set[str]:
+    out = set()
+    for line in conv.lines:
+        for f in line.facts:
+            if f.get("type") == "event":
+                out.add(P.event_key(f["event"]))
+            elif f.get("type") == "news":
+                out.add(news_key(f["text"]))
+    return out
+
+
+def pending_invite(conv: ConversationView, me: str) -> dict | None:
+    """The event the partner's last line told me about, if I have not answered it in this conversation."""
+    if not conv.lines or conv.lines[-1].speaker == me:
+        return None
+    answered = {f.get("event") for l in conv.lines if l.speaker == me for f in l.facts if f.get("type") == "reply"}
+    for f in conv.lines[-1].facts:
+        if f.get("type") == "event" and P.event_key(f["event"]) not in answered:
+            return f["event"]
+    return None
+
+
+def heard_news(conv: ConversationView, me: str) -> bool:
+    return bool(conv.lines) and conv.lines[-1].speaker != me and any(
+        f.get("type") == "news" for f in conv.lines[-1].facts)
+
+
+def pass_on_probability(persona: Persona) -> float:
+    """The chance of passing on news heard from someone else, in a conversation."""
+    return 0.1 + 0.4 * persona.sociability
+
+
+def reply(persona: Persona, ev: dict, inviter: str, intent: str | None, heard: int, rng) -> tuple[str, dict]:
+    """Answer an invitation: as decided before, or accept with the persona's probability."""
+    key = P.event_key(ev)
+    if intent == "attend":
+        return "Yes, I know — I'm going!", {"type": "reply", "event": key, "accept": True, "event_facts": ev}
+    if intent == "decline":
+        return "Yes, I heard, but I can't make it.", {"type": "reply", "event": key, "accept": False, "event_facts": ev}
+    accept = rng.random() < P.accept_probability(persona, ev, inviter, heard)
+    if accept:
+        text = "That sounds lovely, I'll be there!" if inviter == ev.get("host") else "Oh, nice! I think I'll go."
+    else:
+        busy = P.conflicts(persona, ev)
+        text = (f"Thanks, but I'll be {busy[0]} then." if busy else "Thanks for telling me, but I don't think I'll go.")
+    return text, {"type": "reply", "event": key, "accept": accept, "event_facts": ev}
+
+
+def rules_turn(persona: Persona, obs: Observation, conv: ConversationView, items: list[dict],
+               events: dict[str, dict], rng) -> Turn:
+    me, partner = persona.name, conv.partner
+    parts: list[str] = []
+    facts: list[dict] = []
+    if not conv.lines:
+        parts.append(f"Hi {first_name(partner)}!")
+    ev = pending_invite(conv, me)
+    if ev is not None:
+        k = events.get(P.event_key(ev), {})
+        text, fact = reply(persona, ev, partner, k.get("intent"), len(k.get("heard_from", [])) + 1, rng)
+        parts.append(text)
+        facts.append(fact)
+    elif heard_news(conv, me):
+        parts.append("Oh, I hadn't heard that!")
+    said = mentioned(conv)
+    fresh = [it for it in items if it["key"] not in said
+             and (it["own"] or rng.random() < pass_on_probability(persona))]
+    mine = sum(1 for l in conv.lines if l.speaker == me)
+    if fresh and mine < MAX_TURNS_EACH:
+        parts.append(fresh[0]["text"])
+        facts.append(fresh[0]["fact"])
+        return Turn(" ".join(parts), end=False, facts=tuple(facts))
+    if not conv.lines:
+        parts.append("How are you doing?")
+        return Turn(" ".join(parts))
+    if len(conv.lines) == 1 and not parts:
+        doing = obs.action if obs.action and not obs.action.startswith("talking") else "keeping busy"
+        parts.append(f"Good, thanks! Not much news — I've been {doing}.")
+    parts.append("Good to see you, take care!" if len(conv.lines) > 1 else "See you around!")
+    return Turn(" ".join(parts), end=True, facts=tuple(facts))
+
+
+# ---------------------------------------------------------------- the LLM side
+
+
+def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, items: list[dict],
+                   memories: list[str]) -> dict[str, Any]:
+    so_far = "\n".join(f"{l.speaker}: {l.text}" for l in conv.lines) or "(nothing yet: you speak first)"
+    return {"name": persona.name, "persona": P.persona_line(persona), "partner": conv.partner,
+            "relationship": persona.relationships.get(conv.partner, "someone from town"),
+            "time": obs.now.strftime("%A %H:%M"), "place": P.sector(conv.place),
+            "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
+            "news": "\n".join(f"- {it['text']}" for it in items[:3]) or "- nothing new",
+            "conversation": so_far}
+
+
+def parse_turn(value: Any, persona: Persona, conv: ConversationView, items: list[dict],
+               events: dict[str, dict]) -> Turn:
+    if not isinstance(value, dict):
+        raise InvalidAnswer("not an object")
+    text = " ".join(str(value.get("utterance", "")).split())[:300]
+    if not text:
+        raise InvalidAnswer("empty utterance")
+    if any(text == l.text for l in conv.lines):
+        raise InvalidAnswer("repeats a line of the conversation")
+    low = text.lower()
+    facts: list[dict] = [it["fact"] for it in items if it["kind"] == "event" and it["name"].lower() in low]
+    ev = pending_invite(conv, persona.name)
+    accept = str(value.get("accept", "none")).lower()
+    if ev is not None and accept in ("yes", "no"):
+        facts.append({"type": "reply", "event": P.event_key(ev), "accept": accept == "yes", "event_facts": ev})
+    mine = sum(1 for l in conv.lines if l.speaker == persona.name)
+    end = bool(value.get("end", False)) or mine + 1 >= MAX_TURNS_EACH + 1
+    return Turn(text, end=end, facts=tuple(facts))
+
+
+async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn:
+    """The speaker's next utterance (decision ``converse_turn``)."""
+    stream = ctx.stream
+    items = news_items(persona.name, stream, ctx.memory, conv.partner, obs.now)
+    events = P.known_events(stream.nodes, persona.name) if stream is not None else {}
+    memories: list[str] = []
+    if stream is not None:
+        focal = conv.partner if not conv.lines else f"{conv.partner}: {conv.lines[-1].text}"
+        memories = [r.node.description for r in stream.retrieve(focal, k=6)]
+    return await ctx.decide("converse_turn", variables=turn_variables(persona, obs, conv, items, memories),
+                            rules=lambda: rules_turn(persona, obs, conv, items, events, ctx.rng),
+                            parse=lambda value: parse_turn(value, persona, conv, items, events), rng=ctx.rng)
+
+
+# ---------------------------------------------------------------- remembering
+
+
+def _event_memory(ev: dict, me: str, partner: str) -> str:
+    start, end = P.event_times(ev)
+    return (f"{ev['host']} is hosting a {ev['name']} at {P.sector(ev['place'])} on {start:%A} {start:%B} {start.day} "
+            f"from {start:%H:%M} to {end:%H:%M}; {partner} told {me} about it")
+
+
+async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, conv: ConversationView,
+                   plan: dict | None) -> None:
+    """Store the conversation in the agent's memory and note what was told; events the agent
+    now goes to today become salient (see :class:`~smallville.cognition.agent.AgentPolicy`)."""
+    me, partner = persona.name, conv.partner
+    told = ctx.memory.setdefault("told", {}).setdefault(partner, [])
+    new: list[tuple[str, str, dict | None]] = []  # (kind, description, facts)
+    topics: list[str] = []
+    for line in conv.lines:
+        if line.speaker == partner:
+            new.append(("chat", f"{partner} said to {me}: \"{line.text}\"", None))
+        for f in line.facts:
+            t = f.get("type")
+            if t == "event":
+                ev = f["event"]
+                key = P.event_key(ev)
+                if key not in told:
+                    told.append(key)
+                topics.append(f"the {ev['name']}")
+                if line.speaker == partner:
+                    new.append(("chat", _event_memory(ev, me, partner), {"event": ev, "heard_from": partner}))
+                    P.learn_place(ctx.memory, ev["place"])
+            elif t == "news":
+                key = news_key(f["text"])
+                if key not in told:
+                    told.append(key)
+                topics.append(f["text"][:60])
+                if line.speaker == partner:
+                    new.append(("chat", f["text"], {"news": f["text"], "heard_from": partner}))
+            elif t == "reply":
+                ev = f["event_facts"]
+                start = P.event_times(ev)[0]
+                if line.speaker == me:
+                    intent = "attend" if f["accept"] else "decline"
+                    verb = "is going to" if f["accept"] else "has decided not to go to"
+                    new.append(("plan", f"{me} {verb} the {ev['name']} at {P.sector(ev['place'])} on "
+                                        f"{start:%A} {start:%B} {start.day} at {start:%H:%M}",
+                                {"event": ev, "intent": intent}))
+                    if f["accept"] and plan is not None and start.date().isoformat() == plan["day"] \
+                            and not any(b.get("event") == f["event"] for b in plan["blocks"]):
+                        ctx.memory.setdefault("salient", []).append(f["event"])
+                else:
+                    will = "will come to" if f["accept"] else "will not come to"
+                    new.append(("chat", f"{partner} said they {will} the {ev['name']}", None))
+    if conv.lines:
+        about = f" about {', '.join(dict.fromkeys(topics))}" if topics else ""
+        new.append(("chat", f"{me} talked with {partner} at {P.sector(conv.place)}{about}", None))
+    stream = ctx.stream
+    if stream is None or not new:
+        return
+    scores = await importance.rate(persona, [(d, k, None) for k, d, _ in new], ctx)
+    for (kind, desc, facts), score in zip(new, scores):
+        stream.add(kind, desc, score, facts=facts)
+
+
+def time_text(when: dt.datetime) -> str:
+    return when.strftime(TIME_FORMAT)

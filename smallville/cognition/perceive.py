@@ -1,0 +1,95 @@
+"""Perception: what an awake agent notices each tick, and remembering it.
+
+Events are the agent's own action, other agents' actions and the states of objects in use
+("the stove … is in use: cooking lunch", "the bed … is being slept in"). Each tick the
+engine hands an awake agent the events within its vision radius (Manhattan distance, as
+the engine's sight); :func:`attend` keeps the nearest ``attention_bandwidth`` of them
+(ties by description) and records only those it has not attended to within the last
+``retention_minutes``: an event in view stays remembered as seen, so a continuing action is
+recorded once, and again only after it was out of the agent's attention for a whole window.
+The retention record (description → tick last attended) is plain data in the agent's
+cognition state, so it survives a checkpoint.
+
+:func:`remember` is the policy's perceive step for the events that survive: one
+``rate_importance`` decision for all of them, new observation nodes in the stream (their
+vectors are embedded with every other agent's at the end of the tick, in one batch), and a
+reflection when the importance of all memories (chats too, not thoughts) summed since the
+last one reaches the threshold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smallville.cognition import importance
+from smallville.cognition.interface import DecisionContext, Observation, Percept
+from smallville.world.config import PerceptionSettings, Persona
+
+ASLEEP = ("sleeping", "asleep", "napping", "sleep")
+
+
+def awake(action: str) -> bool:
+    """False while the action is sleeping (perception is off then)."""
+    return not action.lower().startswith(ASLEEP)
+
+
+def object_sentence(address: str, state: str) -> str:
+    """'the stove in Hobbs Cafe (cafe kitchen) is in use: cooking lunch'."""
+    parts = address.split(":")
+    name = parts[-1]
+    where = f" in {parts[0]} ({parts[1]})" if len(parts) >= 3 else ""
+    return f"the {name}{where} is {state}"
+
+
+def events_in_view(obs: Observation) -> list[Percept]:
+    """Every event the observation shows: the agent's own action, other agents' actions, object states."""
+    out = []
+    if obs.action:
+        out.append(Percept(obs.agent, "is", obs.action, f"{obs.agent} is {obs.action}", 0))
+    for s in obs.nearby:
+        if s.action:
+            out.append(Percept(s.name, "is", s.action, f"{s.name} is {s.action}", s.distance))
+    for o in obs.object_states:
+        if o.state:
+            out.append(Percept(o.address, "is", o.state, object_sentence(o.address, o.state), o.distance))
+    return out
+
+
+def attend(obs: Observation, recent: dict[str, int], settings: PerceptionSettings, tick_seconds: int) -> list[Percept]:
+    """The new events the agent records this tick (nearest first); updates ``recent`` in place.
+
+    ``recent`` maps a description to the tick the agent last attended to it; entries older
+    than the retention window are dropped."""
+    window = settings.retention_minutes * 60 // tick_seconds
+    tick = obs.tick
+    if recent:
+        for d in [d for d, t in recent.items() if tick - t >= window]:
+            del recent[d]
+    events = [e for e in events_in_view(obs) if e.distance <= settings.vision_radius]
+    events.sort(key=lambda e: (e.distance, e.description))
+    new, seen = [], set()
+    for e in events[:settings.attention_bandwidth]:
+        if e.description in recent or e.description in seen:
+            seen.add(e.description)
+            continue
+        seen.add(e.description)
+        new.append(e)
+    for d in seen:
+        recent[d] = tick
+    return new
+
+
+async def remember(persona: Persona, obs: Observation, ctx: DecisionContext) -> list[Any]:
+    """Store ``obs.events`` as observations (one importance decision) and reflect when due."""
+    from smallville.cognition import reflect  # reflect builds on retrieval; imported lazily
+
+    mem = ctx.stream
+    if mem is None or not obs.events:
+        return []
+    items = [(p.description, "observation", p.subject) for p in obs.events]
+    scores = await importance.rate(persona, items, ctx)
+    nodes = [mem.add("observation", p.description, s, spo=(p.subject, p.predicate, p.object))
+             for p, s in zip(obs.events, scores)]
+    if mem.memory.reflect and mem.stream.since_reflection >= mem.memory.reflection.threshold:
+        nodes += await reflect.reflect(persona, ctx)
+    return nodes

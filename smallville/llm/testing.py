@@ -1,0 +1,271 @@
+"""Real parts for tests and benchmarks, on 127.0.0.1 only.
+
+* :class:`LoopbackServer` — a small OpenAI-compatible HTTP server (stdlib, in a thread)
+  that answers ``/v1/chat/completions`` with schema-shaped answers after an optional
+  latency, and injects faults: timeouts, 429, 500, malformed JSON (in the content or the
+  whole body), empty content and wrong-schema JSON. It can refuse ``json_schema`` the way
+  llama-cpp-python's server does, and keeps every request it saw.
+* :class:`LlamaServer` — ``python -m llama_cpp.server`` on the packaged SmolLM2 model,
+  started on a free port and stopped again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+FAULTS = ("timeout", "rate_limit", "server_error", "malformed", "bad_body", "empty", "wrong_schema")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sample(schema: dict | None) -> Any:
+    """A small valid value for a JSON schema (first enum value, "reading", 5…)."""
+    if not schema:
+        return {"activity": "reading", "place": "nowhere", "emoji": "📚", "minutes": 5}
+    if "enum" in schema:
+        return schema["enum"][0]
+    t = schema.get("type")
+    if t == "object":
+        return {k: sample(v) for k, v in schema.get("properties", {}).items()}
+    if t == "array":
+        return [sample(schema.get("items", {}))]
+    if t == "integer":
+        return max(5, schema.get("minimum", 5))
+    if t == "number":
+        return 5.0
+    if t == "boolean":
+        return True
+    return "reading"
+
+
+def _prompted_schema(body: dict) -> dict | None:
+    """The schema written into the prompt (structured output by instructions)."""
+    from smallville.llm.answers import extract_json
+
+    text = (body.get("messages") or [{}])[-1].get("content") or ""
+    _, sep, rest = text.rpartition("JSON schema: ")
+    try:
+        return extract_json(rest) if sep else None
+    except ValueError:
+        return None
+
+
+class LoopbackServer:
+    """An OpenAI-compatible server on 127.0.0.1 for tests.
+
+    ``faults``: a fault kind per request index, as a callable ``index -> kind | None``;
+    :meth:`every` and :meth:`rate` build the usual ones. ``refuse`` is the set of
+    ``response_format`` types answered with llama.cpp's HTTP 500 "unsupported" error.
+    ``echo_auth`` puts the request's Authorization header into error bodies (to prove the
+    key is scrubbed from what is recorded)."""
+
+    def __init__(self, latency_s: float = 0.0, faults: Callable[[int], str | None] | None = None,
+                 hang_s: float = 2.0, refuse: tuple[str, ...] = (), answer: Callable[[dict], Any] | None = None,
+                 echo_auth: bool = False, model: str = "loopback-model"):
+        self.latency_s = latency_s
+        self.faults = faults or (lambda i: None)
+        self.hang_s = hang_s
+        self.refuse = set(refuse)
+        self.answer = answer
+        self.echo_auth = echo_auth
+        self.model = model
+        self.requests: list[dict] = []  # {"body", "headers", "fault"}
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @staticmethod
+    def every(n: int, kinds: tuple[str, ...] = FAULTS, offset: int = 1) -> Callable[[int], str | None]:
+        """A fault on every ``n``-th request (from ``offset``), cycling through ``kinds``."""
+        return lambda i: kinds[(i // n) % len(kinds)] if i % n == offset % n else None
+
+    @staticmethod
+    def rate(p: float, seed: int = 0, kinds: tuple[str, ...] = FAULTS) -> Callable[[int], str | None]:
+        rng = random.Random(seed)
+        lock = threading.Lock()
+
+        def pick(i: int) -> str | None:
+            with lock:
+                return rng.choice(kinds) if rng.random() < p else None
+        return pick
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "start the server first"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def fault_counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.requests:
+            if r["fault"]:
+                out[r["fault"]] = out.get(r["fault"], 0) + 1
+        return out
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "LoopbackServer":
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, ctype: str = "application/json",
+                      headers: dict | None = None) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    body = {"object": "list", "data": [{"id": server.model, "object": "model", "owned_by": "me"}]}
+                    return self._send(200, json.dumps(body).encode())
+                self._send(404, b'{"error": {"message": "not found"}}')
+
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(n) or b"{}")
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                auth = headers.get("authorization", "")
+                with server._lock:
+                    i = next(server._counter)
+                rf = body.get("response_format") or {}
+                if rf.get("type") in server.refuse:
+                    server.requests.append({"body": body, "headers": headers, "fault": "refused"})
+                    msg = (f"1 validation error: response_format.type: Input should be 'text' or "
+                           f"'json_object' (got {rf.get('type')!r})")
+                    return self._send(500, json.dumps({"error": {"message": msg}}).encode())
+                fault = server.faults(i)
+                server.requests.append({"body": body, "headers": headers, "fault": fault})
+                if server.latency_s:
+                    time.sleep(server.latency_s)
+                err = {"error": {"message": "injected fault" + (f" (request had {auth})" if server.echo_auth else ""),
+                                 "type": "server_error"}}
+                if fault == "timeout":
+                    time.sleep(server.hang_s)
+                    return self._send(504, json.dumps(err).encode())
+                if fault == "rate_limit":
+                    return self._send(429, json.dumps(err).encode())
+                if fault == "server_error":
+                    return self._send(500, json.dumps(err).encode())
+                if fault == "bad_body":
+                    return self._send(200, b'{"id": "x", "choices": [{"message": {"content": "{"', ctype="application/json")
+                schema = rf.get("schema") or (rf.get("json_schema") or {}).get("schema") or _prompted_schema(body)
+                value = server.answer(body) if server.answer else sample(schema)
+                content = value if isinstance(value, str) else json.dumps(value)
+                if fault == "malformed":
+                    content = '{"activity": "reading", "place": '
+                elif fault == "empty":
+                    content = ""
+                elif fault == "wrong_schema":
+                    content = json.dumps({"what": "something else", "minutes": "soon"})
+                reply = {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": int(time.time()),
+                         "model": body.get("model", server.model),
+                         "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                      "finish_reason": "stop"}],
+                         "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70}}
+                self._send(200, json.dumps(reply).encode())
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # many agents connect at once (the default backlog is 5)
+            daemon_threads = True
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._httpd.serve_forever, daemon=True, name="loopback-llm").start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> "LoopbackServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class LlamaServer:
+    """``python -m llama_cpp.server`` on a GGUF model (default: the packaged SmolLM2)."""
+
+    def __init__(self, model_path: str | Path | None = None, n_ctx: int = 2048, startup_s: float = 120.0):
+        from smallville.llm.local import default_model_path
+
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.n_ctx = n_ctx
+        self.startup_s = startup_s
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self._log: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> "LlamaServer":
+        self._log = tempfile.TemporaryFile(mode="w+")  # a pipe nobody reads would block the server
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path), "--host", "127.0.0.1",
+             "--port", str(self.port), "--n_ctx", str(self.n_ctx)],
+            stdout=self._log, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + self.startup_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._log.seek(0)
+                err = self._log.read()[-2000:]
+                self.stop()
+                raise RuntimeError(f"llama_cpp.server exited: {err}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/models", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"llama_cpp.server did not answer on port {self.port} within {self.startup_s:.0f}s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.proc = None
+
+    def __enter__(self) -> "LlamaServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -1,0 +1,178 @@
+"""Perception (radius, bandwidth, retention, object states, sleep) and importance ratings."""
+
+import asyncio
+import datetime as dt
+import random
+
+import pytest
+
+from smallville.cognition import importance
+from smallville.cognition.decisions import Decider
+from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
+from smallville.cognition.interface import DecisionContext, Observation, Seen, SeenObject
+from smallville.cognition.memory import Memory
+from smallville.cognition.perceive import attend, awake, events_in_view, object_sentence
+from smallville.cognition.rules import RulesPolicy
+from smallville.engine.engine import Engine
+from smallville.world.clock import Clock
+from smallville.world.config import PerceptionSettings
+from smallville.world.world import load_world
+
+NOW = dt.datetime(2023, 2, 13, 9, 0)
+
+
+def obs(tick=10, nearby=(), objects=(), action="reading"):
+    return Observation("Ann", tick, NOW, 5, 5, "Home:room", action, tuple(nearby), tuple(objects))
+
+
+def seen(name, d, action="walking"):
+    return Seen(name, 5 + d, 5, action, d)
+
+
+def test_events_are_own_action_other_agents_and_object_states():
+    o = obs(nearby=[seen("Bob", 2, "cooking")], objects=[SeenObject("Cafe:kitchen:stove", "in use: cooking", 6, 5, 1)])
+    got = [(e.subject, e.object, e.description, e.distance) for e in events_in_view(o)]
+    assert got == [("Ann", "reading", "Ann is reading", 0), ("Bob", "cooking", "Bob is cooking", 2),
+                   ("Cafe:kitchen:stove", "in use: cooking", "the stove in Cafe (kitchen) is in use: cooking", 1)]
+    assert object_sentence("Home:bedroom:bed", "being slept in") == "the bed in Home (bedroom) is being slept in"
+
+
+def test_vision_radius():
+    s = PerceptionSettings(vision_radius=3, attention_bandwidth=10, retention_minutes=30)
+    o = obs(nearby=[seen("Bob", 3), seen("Cid", 4)], objects=[SeenObject("A:b:desk", "in use", 9, 5, 4)])
+    assert [e.subject for e in attend(o, {}, s, 10)] == ["Ann", "Bob"]
+
+
+def test_attention_bandwidth_keeps_the_nearest():
+    s = PerceptionSettings(vision_radius=20, attention_bandwidth=3, retention_minutes=30)
+    o = obs(nearby=[seen("Dan", 6), seen("Bob", 2), seen("Eve", 2), seen("Cid", 9)])
+    # Ann (0), then Bob and Eve at 2 (ties by description); Dan and Cid are left out
+    assert [e.subject for e in attend(o, {}, s, 10)] == ["Ann", "Bob", "Eve"]
+
+
+def test_retention_window():
+    s = PerceptionSettings(vision_radius=8, attention_bandwidth=8, retention_minutes=30)  # 180 ticks
+    recent: dict = {}
+    assert len(attend(obs(tick=1, nearby=[seen("Bob", 1)]), recent, s, 10)) == 2
+    # still in view: not recorded again, however long it lasts
+    for t in range(2, 400):
+        assert attend(obs(tick=t, nearby=[seen("Bob", 1)]), recent, s, 10) == []
+    # Bob leaves; back 100 ticks later (inside the window): not recorded again
+    assert attend(obs(tick=500, nearby=[seen("Bob", 1)]), recent, s, 10) == []
+    # Ann alone for a whole window, then Bob again: recorded again
+    for t in range(501, 700):
+        attend(obs(tick=t), recent, s, 10)
+    got = attend(obs(tick=700, nearby=[seen("Bob", 1)]), recent, s, 10)
+    assert [e.description for e in got] == ["Bob is walking"]
+    # a new action of the same agent is a new event
+    assert [e.description for e in attend(obs(tick=701, nearby=[seen("Bob", 1, "eating")]), recent, s, 10)] == \
+        ["Bob is eating"]
+    assert "Bob is walking" in recent and all(isinstance(v, int) for v in recent.values())
+
+
+def test_awake():
+    assert not awake("sleeping") and not awake("Sleeping in") and awake("reading") and awake("")
+
+
+def test_rules_importance_documented_terms():
+    people = ["Ann", "Bob Example"]
+    kw = dict(people=people, friends={"Bob Example": "neighbour"}, known=set())
+    assert importance.rules_importance("Ann", "Bob Example is sleeping", **kw) == 1
+    mundane = importance.rules_importance("Ann", "Ann is reading", subject="Ann", **kw)
+    friend = importance.rules_importance("Ann", "Bob Example is reading", subject="Bob Example", **kw)
+    party = importance.rules_importance("Ann", "Bob Example is planning a birthday party", subject="Bob Example", **kw)
+    assert mundane < friend < party <= 10
+    seen_before = importance.rules_importance("Ann", "Ann is reading", subject="Ann", people=people,
+                                              known={"reading"})
+    assert seen_before == mundane - 2
+    assert importance.rules_importance("Ann", "Ann is at the example exam", **kw) == \
+        importance.rules_importance("Ann", "Ann is at the example exam", people=people, known=set())
+    # a name is not a keyword: "Bob Example" must not count as "exam"
+    assert importance.rules_importance("Ann", "Bob Example is here", people=["Bob Example"], known={"here"}) == 3
+
+
+def test_parse_ratings():
+    assert importance.parse({"ratings": [1, 11, 4.4]}, 3) == [1, 10, 4]
+    with pytest.raises(importance.InvalidAnswer):
+        importance.parse({"ratings": [1]}, 2)
+
+
+def test_rate_is_one_decision_for_all_new_descriptions_and_caches():
+    mem = Memory(EmbeddingCache(HashingEmbedder()), Clock(NOW, 10), people=["Ann", "Bob"])
+    seen_decisions = []
+    decider = Decider(record=lambda **d: seen_decisions.append(d))
+    persona = load_world("tests/data/tiny/world.yaml").residents[0].persona
+
+    def ctx(tick):
+        return DecisionContext(memory={}, rng=random.Random(0), stream=mem.view("Ann", tick),
+                               decide=lambda name, **kw: decider.decide(name, agent="Ann", tick=tick, **kw))
+
+    items = [("Ann is reading", "observation", "Ann"), ("Bob is cooking", "observation", "Bob"),
+             ("Ann is reading", "observation", "Ann")]
+    scores = asyncio.run(importance.rate(persona, items, ctx(1)))
+    assert len(seen_decisions) == 1 and seen_decisions[0]["name"] == "rate_importance"
+    assert scores[0] == scores[2]
+    for (d, _, _), s in zip(items[:2], scores):
+        mem.add("Ann", 1, "observation", d, s)
+    again = asyncio.run(importance.rate(persona, items[:2], ctx(2)))
+    assert again == scores[:2] and len(seen_decisions) == 1  # all cached: no decision
+
+
+# ---------------------------------------------------------------- in the engine
+
+
+def make_engine(seed=3, reflect=True):
+    w = load_world("tests/data/tiny/world.yaml")
+    mem = Memory.for_world(w, EmbeddingCache(HashingEmbedder()), reflect=reflect)
+    return Engine(w, RulesPolicy({r.persona.name: r.persona for r in w.residents}), seed, memory=mem), mem
+
+
+def run(engine, n):
+    async def go():
+        return [await engine.step() for _ in range(n)]
+    return asyncio.run(go())
+
+
+def test_engine_fills_object_states_within_vision():
+    e, _ = make_engine()
+    run(e, 6 * 60 * 2)  # 06:50 -> 08:50: Ann at the counter, Bob at the table
+    ann = e.state.agent("Ann Example")
+    o = e.observe(ann, e.state.tick, e.now)
+    addrs = [x.address for x in o.object_states]
+    assert "Cafe:cafe:counter" in addrs and "Cafe:cafe:table" in addrs
+    assert all(x.distance <= e.vision for x in o.object_states)
+    assert [x.distance for x in o.object_states] == sorted(x.distance for x in o.object_states)
+    far = Engine(e.world, e.policy, 3)
+    far.state = e.state
+    far.vision = 0
+    assert [x.address for x in far.observe(ann, e.state.tick, e.now).object_states] == ["Cafe:cafe:counter"]
+
+
+def test_engine_perception_records_memories_and_one_rating_per_agent_per_tick():
+    e, mem = make_engine()
+    recs = run(e, 6 * 60 * 2)
+    ann = [n.description for n in mem.stream("Ann Example").nodes]
+    assert ann[0] == "Ann Example likes mornings."
+    assert "Bob Example is having coffee" in ann and "Ann Example is serving coffee" in ann
+    assert "the table in Cafe (cafe) is in use: having coffee" in ann
+    for r in recs:
+        per_agent = [d["agent"] for d in r.decisions if d["name"] == "rate_importance"]
+        assert len(per_agent) == len(set(per_agent))
+    # memories reach the store through the tick records, each exactly once
+    rows = [m for r in recs if r.memory for m in r.memory.memories]
+    assert len(rows) + 1 == sum(len(s) for s in mem.streams.values())  # the seed went with tick 0
+
+
+def test_asleep_agents_do_not_perceive():
+    e, mem = make_engine()
+    run(e, 30)  # 06:50 -> 06:55: both asleep
+    assert [n.kind for s in mem.streams.values() for n in s.nodes] == ["thought"]  # only Ann's first memory
+
+
+def test_memory_does_not_change_the_rules_run():
+    """Perception draws nothing from the run's RNG: the rules baseline's digest is the same with memory."""
+    w = load_world("tests/data/tiny/world.yaml")
+    plain = Engine(w, RulesPolicy({r.persona.name: r.persona for r in w.residents}), 3)
+    e, _ = make_engine()
+    run(plain, 800), run(e, 800)
+    assert plain.state.digest == e.state.digest
