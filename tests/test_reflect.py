@@ -188,3 +188,29 @@ def test_cli_rules_run_reflects_and_inspect_shows_it(tmp_path):
         for t in view["reflections"]:
             assert set(t["evidence"]) <= ids and t["depth"] >= 1
     assert reflected >= 2
+
+
+@pytest.mark.slow
+def test_town_day_reflections_for_most_residents(tmp_path):
+    """The done-when check: a rules run of the town over a game day reflects for most residents."""
+    from smallville.store.runstore import RunReader
+
+    out = tmp_path / "town"
+    r = run_cli("run", "worlds/town.yaml", "--llm", "rules", "--hours", "24", "--embedder", "hashing",
+                "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    reader = RunReader(out)
+    try:
+        reflected = 0
+        for name in reader.agents.values():
+            rows = reader.memories(name)
+            ids = {m["id"] for m in rows}
+            thoughts = [m for m in rows if m["kind"] == "thought" and m["evidence"]]
+            reflected += bool(thoughts)
+            for t in thoughts:
+                assert set(json.loads(t["evidence"])) <= ids
+    finally:
+        reader.close()
+    assert reflected >= 20, reflected
+    view = json.loads(run_cli("inspect", str(out), "--agent", "Isabella Rodriguez", "--json").stdout)
+    assert view["reflections"]

@@ -111,7 +111,7 @@ def test_recency_falls_with_game_time():
         assert np.all(later < earlier)
     assert raw[0][6] == pytest.approx(0.995 ** 1)  # one game hour after the last memory
     # normalised recency of a fixed memory falls too, relative to a newer one
-    rec_then, _, _ = components(s.last_accessed, s.importance, s.vectors(), q, 7 * HOUR, 10 / 3600, 0.995)
+    rec_then, _, _ = components(s.last_accessed, s.importance, s.relevance(q), 7 * HOUR, 10 / 3600, 0.995)
     assert rec_then[6] > rec_then[3] > rec_then[0]
 
 
@@ -173,7 +173,7 @@ def test_vectorised_rank_matches_a_plain_loop(rows, k, weights):
     last = np.array([r[0] for r in rows], dtype=np.int64)
     imp = np.array([r[1] for r in rows], dtype=np.float64)
     now = 2500
-    got = rank(last, imp, vecs, q, now=now, hours_per_tick=1 / 360, decay=0.99, weights=Weights(*weights), k=k)[0]
+    got = rank(last, imp, vecs @ q.T, now=now, hours_per_tick=1 / 360, decay=0.99, weights=Weights(*weights), k=k)[0]
 
     def norm(xs):
         lo, hi = min(xs), max(xs)
@@ -192,3 +192,4 @@ def test_vectorised_rank_matches_a_plain_loop(rows, k, weights):
     taken = {g[0] for g in got}
     assert all(ref[i] <= scores[-1] + 1e-5 for i in range(len(rows)) if i not in taken)
     assert math.isfinite(sum(scores))
+

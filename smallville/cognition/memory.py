@@ -129,6 +129,10 @@ class MemoryStream:
             return np.zeros((0, self.dim), dtype=np.float32)
         return faiss.rev_swig_ptr(self.index.get_xb(), n * self.dim).reshape(n, self.dim)
 
+    def relevance(self, queries: np.ndarray) -> np.ndarray:
+        """(n, m) cosine similarity of every memory to each of ``m`` unit query vectors (one BLAS call)."""
+        return self.vectors() @ np.asarray(queries, dtype=np.float32).T
+
     def touch(self, ids: Iterable[int], tick: int) -> None:
         for i in ids:
             self.nodes[i].last_accessed = tick
@@ -231,12 +235,12 @@ class Memory:
             out.append(self.add(persona.name, tick, "thought", m.text, score, facts=facts))
         return out
 
-    def flush(self, extra: Sequence[str] = ()) -> np.ndarray:
-        """Embed the pending texts of every stream and index them, with ``extra`` texts (focal
-        texts of a retrieval) in the same batch; returns the vectors of ``extra``."""
-        pending = [(s, s.pending()) for s in self.streams.values()]
+    def flush(self, extra: Sequence[str] = (), agent: str | None = None) -> np.ndarray:
+        """Embed the pending texts of every stream (or only ``agent``'s) and index them, with
+        ``extra`` texts (focal texts of a retrieval) in the same batch; returns their vectors."""
+        streams = self.streams.values() if agent is None else [self.stream(agent)]
+        pending = [(s, s.pending()) for s in streams]
         pending = [(s, p) for s, p in pending if p]
-        self._unseen.clear()
         texts = [n.description for _, p in pending for n in p]
         keys = [n.embedding for _, p in pending for n in p]
         if not texts and not extra:
@@ -246,6 +250,7 @@ class Memory:
         for s, p in pending:
             s.add_vectors(vecs[i:i + len(p)])
             i += len(p)
+        self._unseen = {k for k in self._unseen if k not in self.cache} if agent is not None else set()
         return vecs[i:]
 
     def drain(self, final: bool = False) -> MemoryDelta:
@@ -267,9 +272,9 @@ class Memory:
         s = self.stream(agent)
         if not focal or len(s) == 0:
             return [[] for _ in focal]
-        q = self.flush(focal)
+        q = self.flush(focal, agent)  # only this agent's vectors are needed now
         w = self.retrieval.weights
-        ranked = rank(s.last_accessed, s.importance, s.vectors(), q, now=tick, hours_per_tick=self.hours_per_tick,
+        ranked = rank(s.last_accessed, s.importance, s.relevance(q), now=tick, hours_per_tick=self.hours_per_tick,
                       decay=self.retrieval.recency_decay, weights=Weights(w.recency, w.importance, w.relevance),
                       k=k or self.retrieval.top_k)
         out = [[Retrieved(s.nodes[i], rec, imp, rel, score) for i, rec, imp, rel, score in hits] for hits in ranked]

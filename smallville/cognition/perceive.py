@@ -12,7 +12,8 @@ cognition state, so it survives a checkpoint.
 
 :func:`remember` is the policy's perceive step for the events that survive: one
 ``rate_importance`` decision for all of them, new observation nodes in the stream (their
-vectors are embedded with every other agent's at the end of the tick, in one batch), and a
+vectors are embedded later, batched with every other agent's new texts — see
+:mod:`~smallville.cognition.memory`), and a
 reflection when the importance of all memories (chats too, not thoughts) summed since the
 last one reaches the threshold.
 """
