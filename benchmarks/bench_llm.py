@@ -78,15 +78,19 @@ def local_figures(requests: int) -> None:
         backend.generate(Request(messages=free_messages, max_tokens=8, seed=0))  # load and warm up
         for label, msgs, sch, max_tokens in (("free", free_messages, None, 96),
                                              ("JSON-schema constrained", messages, schema, 96)):
-            tokens = prompt = 0
-            wall = 0.0
+            tokens = prompt = gen_n = 0
+            wall = gen_ms = 0.0
             for i in range(requests):
                 r = backend.generate(Request(messages=msgs, schema=sch, max_tokens=max_tokens, seed=i,
                                              temperature=0.7))
                 tokens += r.tokens_out
                 prompt += r.tokens_in
                 wall += r.latency_s
-            print(f"local {backend.model}, {label}: {tokens / wall:.1f} tokens/s "
+                if "prompt_ms" in r.extra:  # after the prompt: decoding and (constrained) sampling
+                    gen_ms += r.latency_s * 1000 - r.extra["prompt_ms"]
+                    gen_n += r.tokens_out
+            gen = f"{gen_n / gen_ms * 1000:.1f} tokens/s generating, " if gen_ms else ""
+            print(f"local {backend.model}, {label}: {gen}{tokens / wall:.1f} tokens out/s end to end "
                   f"({requests} answers, {tokens} tokens out, {prompt} in, {wall / requests:.2f} s per answer, "
                   f"{backend.n_threads} thread(s))")
     finally:

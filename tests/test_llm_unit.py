@@ -210,7 +210,8 @@ def test_next_action_prompt_lists_known_places_and_narrows_the_schema():
     p = persona()
     messages, schema = render("next_action", next_action.variables(p, NOW, "", routine()),
                               {"place": next_action.places_of(p)})
-    assert messages[0].role == "system" and "Cafe:kitchen" in messages[1].content and "Monday 07:30" in messages[1].content
+    assert messages[0].role == "system"
+    assert "Cafe:kitchen" in messages[1].content and "Monday 07:30" in messages[1].content
     assert schema["properties"]["place"]["enum"] == ["Ann's House:bedroom", "Cafe:cafe", "Cafe:kitchen"]
 
 
@@ -246,7 +247,7 @@ def test_decider_records_a_repaired_answer_as_a_fallback_on_the_call():
     fake = FakeLLM([{**GOOD, "place": "Atlantis"}])
     out, rec = decide(Retry(Record(Structured(fake), rows.append), sleep=no_sleep))
     assert out.place == "Cafe:cafe" and rec[0]["fallback"] is True
-    assert rows[0]["note"].startswith("fallback: unknown place 'Atlantis'")
+    assert rows[0]["note"].startswith("repaired: unknown place 'Atlantis'")
 
 
 def test_decider_falls_back_on_an_invalid_answer():
@@ -261,11 +262,20 @@ def test_decider_falls_back_on_an_invalid_answer():
     assert out == routine() and recorded[0]["fallback"] and "makes no sense" in recorded[0]["reason"]
 
 
+def test_decider_falls_back_when_parse_trips_on_a_valid_answer():
+    rows = []
+    d = Decider(Record(Structured(FakeLLM([GOOD])), rows.append))
+    out = run(d.decide("next_action", agent="A", tick=1, variables=next_action.variables(
+        persona(), NOW, "", routine()), rules=routine, parse=lambda v: v["no such key"]))
+    assert out == routine() and rows[0]["note"] == "fallback: unusable answer: KeyError: 'no such key'"
+
+
 def test_rules_decider_draws_nothing_from_the_rng():
     rng = random.Random(5)
     state = rng.getstate()
     d = Decider(None)
-    assert run(d.decide("next_action", agent="A", tick=1, variables={}, rules=routine, parse=None, rng=rng)) == routine()
+    out = run(d.decide("next_action", agent="A", tick=1, variables={}, rules=routine, parse=None, rng=rng))
+    assert out == routine()
     assert rng.getstate() == state
 
 
@@ -295,3 +305,15 @@ def test_wrap_builds_the_whole_stack():
     stack = wrap(Chosen("fake", "fake-model", "", FakeLLM([GOOD])), LLMSettings(max_retries=2))
     assert isinstance(stack.lm, Retry) and stack.lm.attempts == 3
     assert run(stack.lm.complete(req())).value == GOOD and stack.usage.calls == 1
+
+
+def test_a_refused_call_is_recorded_but_not_counted():
+    rows, usage = [], Usage()
+    stack = Retry(Record(Budget(Metered(Structured(FakeLLM(default=GOOD)), usage), usage, calls=1), rows.append),
+                  sleep=no_sleep)
+    run(stack.complete(req()))
+    with pytest.raises(CallFailed) as e:
+        run(stack.complete(req(seed=9)))
+    assert e.value.kind == "budget" and e.value.attempts == 1  # not retried
+    assert [r["error_kind"] for r in rows] == [None, "budget"] and rows[1]["requests"] == 0
+    assert usage.calls == 1 and usage.errors == 0

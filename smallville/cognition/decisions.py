@@ -24,7 +24,7 @@ import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from smallville.llm.faults import LLMFault
 from smallville.llm.protocol import Message, Request
@@ -51,16 +51,24 @@ def render(name: str, variables: dict[str, Any], enums: dict[str, list[str]] | N
     """The messages of decision ``name`` for ``variables``, and its answer schema — with the
     string properties named in ``enums`` narrowed to those values (an agent's places)."""
     tmpl, schema = template(name)
-    if enums:
-        props = dict(schema.get("properties", {}))
-        for key, values in enums.items():
-            props[key] = {**props[key], "enum": list(values)}
-        schema = {**schema, "properties": props}
+    for key, values in (enums or {}).items():  # "place", or "blocks.place" inside an array's items
+        schema = _narrow(schema, key.split("."), list(values))
     text = tmpl.substitute(variables)
     system, sep, user = text.partition("\n---\n")
     if not sep:
         return (Message("user", text.strip()),), schema
     return (Message("system", system.strip()), Message("user", user.strip())), schema
+
+
+def _narrow(schema: dict, path: list[str], values: list[str]) -> dict:
+    """A copy of ``schema`` whose string property at ``path`` (through arrays' items) is one of ``values``."""
+    if not path:
+        return {**schema, "enum": values}
+    if schema.get("type") == "array":
+        return {**schema, "items": _narrow(schema["items"], path, values)}
+    props = dict(schema.get("properties", {}))
+    props[path[0]] = _narrow(props[path[0]], path[1:], values)
+    return {**schema, "properties": props}
 
 
 @lru_cache(maxsize=None)
@@ -73,8 +81,9 @@ def template(name: str) -> tuple[string.Template, dict]:
 class Decider:
     """Runs decisions for a whole run.
 
-    ``llm`` is ``None`` for the rules baseline. ``record(agent, name, backend, fallback)`` is
-    called once per decision taken.
+    ``llm`` is ``None`` for the rules baseline, else the run's wrapped language model
+    (:func:`smallville.llm.factory.wrap`). ``record(agent, name, backend, fallback, tick,
+    reason)`` is called once per decision taken.
     """
 
     def __init__(self, llm: Any = None, record: Callable[..., None] | None = None,
@@ -90,42 +99,55 @@ class Decider:
 
     async def decide(self, name: str, *, agent: str, tick: int, variables: dict[str, Any],
                      rules: Callable[[], T], parse: Callable[[Any], T | Repaired[T]], seed: int | None = None,
-                     rng: random.Random | None = None, enums: dict[str, list[str]] | None = None) -> T:
+                     rng: random.Random | None = None, enums: dict[str, list[str]] | None = None,
+                     max_tokens: int | None = None) -> T:
         """Take decision ``name`` for ``agent``.
 
         ``rules()`` is the rules implementation; ``parse(value)`` turns the LLM's schema-valid
         JSON value into the decision's type (or a :class:`Repaired` one) or raises
         :class:`InvalidAnswer`. The model's sampling seed is ``seed``, else drawn from ``rng``
         (the decision's private RNG) — only on the LLM path, so the rules path draws nothing.
-        ``enums`` narrows string answers to given values (see :func:`render`).
+        ``enums`` narrows string answers to given values (see :func:`render`). ``max_tokens``
+        overrides the run's answer length for a decision with long answers (a day's plan).
         """
         if self.llm is None:
             self._record(agent=agent, name=name, backend="rules", fallback=False, tick=tick)
             return rules()
         if seed is None and rng is not None:
             seed = rng.getrandbits(31)
-        return await self._decide_llm(name, agent, tick, variables, rules, parse, seed, enums)
+        return await self._decide_llm(name, agent, tick, variables, rules, parse, seed, enums, max_tokens)
 
     async def _decide_llm(self, name: str, agent: str, tick: int, variables: dict[str, Any],
                           rules: Callable[[], T], parse: Callable[[Any], Any], seed: int | None,
-                          enums: dict[str, list[str]] | None = None) -> T:
+                          enums: dict[str, list[str]] | None = None, max_tokens: int | None = None) -> T:
         messages, schema = render(name, variables, enums)
         request = Request(messages=messages, schema=schema, schema_name=name, temperature=self.temperature,
-                          max_tokens=self.max_tokens, seed=seed, decision=name, agent=agent, tick=tick)
-        reason: str | None = None
-        call: dict | None = None
+                          max_tokens=max_tokens or self.max_tokens, seed=seed, decision=name, agent=agent,
+                          tick=tick)
         try:
             resp = await self.llm.complete(request)
-            call = resp.extra.get("call")
+        except LLMFault as f:  # every attempt failed (or the budget is spent)
+            return self._fallback(agent, name, tick, rules, f"{f.kind}: {f.message}")
+        call = resp.extra.get("call")
+        try:
             out = parse(resp.value)
-            if isinstance(out, Repaired):
-                out, reason = out.value, out.reason
-        except LLMFault as f:
-            out, reason = rules(), f"{f.kind}: {f.message}"
         except InvalidAnswer as e:
-            out, reason = rules(), f"invalid answer: {e}"
-        if reason is not None and call is not None:
-            call["note"] = f"fallback: {reason}"[:500]
+            return self._fallback(agent, name, tick, rules, f"invalid answer: {e}", call)
+        except (KeyError, IndexError, TypeError, ValueError) as e:  # a valid answer parse did not expect
+            return self._fallback(agent, name, tick, rules, f"unusable answer: {type(e).__name__}: {e}", call)
+        reason = None
+        if isinstance(out, Repaired):
+            out, reason = out.value, out.reason
+            if call is not None:
+                call["note"] = f"repaired: {reason}"[:500]
         self._record(agent=agent, name=name, backend=self.backend, fallback=reason is not None, tick=tick,
                      reason=reason)
         return out
+
+    def _fallback(self, agent: str, name: str, tick: int, rules: Callable[[], T], reason: str,
+                  call: dict | None = None) -> T:
+        """The rules implementation decides; the reason goes on the call's record."""
+        if call is not None:
+            call["note"] = f"fallback: {reason}"[:500]
+        self._record(agent=agent, name=name, backend=self.backend, fallback=True, tick=tick, reason=reason)
+        return rules()

@@ -132,16 +132,19 @@ def discover_model(base_url: str, api_key: str | None, timeout_s: float) -> str:
 
 def wrap(chosen: Chosen, settings: Any, sink: Callable[[dict], None] | None = None, *,
          retry_base_s: float = 0.5) -> Stack:
-    """The run's stack around ``chosen.lm``: Retry → Budget → Record → Metered → Structured → Limit."""
+    """The run's stack around ``chosen.lm``: Retry → Record → Budget → Metered → Structured → Limit.
+
+    Record sits above Budget so that a refused call is on record too (a replay then refuses
+    it in the same place)."""
     if chosen.lm is None:
         raise LLMError("the rules baseline has no language model to wrap")
     usage = Usage()
     limited = Limit(chosen.lm, settings.concurrency)
     metered = Metered(Structured(limited), usage)
-    record = Record(metered, sink, key_as=chosen.keyed_as, secrets=chosen.secrets)
     b = settings.budget
-    budget = Budget(record, usage, calls=b.calls, tokens=b.tokens, dollars=b.dollars)
-    lm = Retry(budget, attempts=settings.max_retries + 1, base_s=retry_base_s)
+    budget = Budget(metered, usage, calls=b.calls, tokens=b.tokens, dollars=b.dollars)
+    record = Record(budget, sink, key_as=chosen.keyed_as, secrets=chosen.secrets)
+    lm = Retry(record, attempts=settings.max_retries + 1, base_s=retry_base_s)
     return Stack(lm, usage, budget, record, chosen.lm)
 
 

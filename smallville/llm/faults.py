@@ -23,6 +23,7 @@ MALFORMED = "malformed"
 EMPTY = "empty"
 SCHEMA = "schema"
 BUDGET = "budget"
+CONFIG = "config"  # recorded when a configuration error (LLMError) stopped a call
 
 RETRYABLE = {TIMEOUT, CONNECTION, RATE_LIMIT, SERVER_ERROR, MALFORMED, EMPTY, SCHEMA}
 
@@ -61,6 +62,7 @@ class BudgetExhausted(LLMFault):
 
     def __init__(self, message: str):
         super().__init__(BUDGET, message)
+        self.requests = 0  # nothing was sent
 
 
 class ReplayMiss(LLMError):

@@ -85,6 +85,7 @@ class LocalBackend:
         """One completion, synchronously (on the worker thread)."""
         llama = self._model()
         grammar = self._grammar(request.schema) if request.schema is not None else None
+        perf = _Perf(llama)
         t0 = time.perf_counter()
         try:
             out = llama.create_chat_completion(
@@ -99,9 +100,11 @@ class LocalBackend:
         choice = out["choices"][0] if out.get("choices") else {}
         text = (choice.get("message") or {}).get("content") or ""
         usage = out.get("usage") or {}
+        extra: dict[str, Any] = {"mode": "grammar"} if grammar else {}
+        extra.update(perf.read())
         return Response(text=text, tokens_in=int(usage.get("prompt_tokens", 0)),
                         tokens_out=int(usage.get("completion_tokens", 0)), latency_s=latency,
-                        backend=self.backend, model=self.model, extra={"mode": "grammar"} if grammar else {})
+                        backend=self.backend, model=self.model, extra=extra)
 
     async def complete(self, request: Request) -> Response:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.generate, request)
@@ -109,3 +112,25 @@ class LocalBackend:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._llama = None
+
+
+class _Perf:
+    """llama.cpp's own timings of one call: prompt evaluation and generation, separately
+    (empty where this llama-cpp-python does not expose them)."""
+
+    def __init__(self, llama: Any):
+        import llama_cpp
+
+        try:
+            self._ctx = llama._ctx.ctx
+            self._read = llama_cpp.llama_perf_context
+            llama_cpp.llama_perf_context_reset(self._ctx)
+        except AttributeError:
+            self._ctx = None
+
+    def read(self) -> dict:
+        if self._ctx is None:
+            return {}
+        d = self._read(self._ctx)
+        return {"prompt_ms": round(d.t_p_eval_ms, 1), "prompt_tokens_evaluated": int(d.n_p_eval),
+                "generate_ms": round(d.t_eval_ms, 1), "generated_tokens": int(d.n_eval)}

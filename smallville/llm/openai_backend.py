@@ -70,18 +70,25 @@ class OpenAIBackend:
     async def complete(self, request: Request) -> Response:
         if request.schema is None:
             return await self._send(request, None)
-        if self.mode is not None:
-            return await self._send(request, self.mode)
+        mode, refused = self.mode, 0
+        if mode is not None:
+            try:
+                return await self._send(request, mode)
+            except LLMFault as f:
+                if f.kind != F.UNSUPPORTED or mode == MODES[-1]:
+                    raise
+                refused = 1
+                if self.mode == mode:  # refused for this schema: step down for every request
+                    self.mode, self._floor = None, max(self._floor, MODES.index(mode) + 1)
         self.client  # noqa: B018  # (re)binds the client and the lock to this loop
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:  # the first structured request finds the mode; the rest wait for it
             if self.mode is not None:
                 return await self._send(request, self.mode)
-            return await self._negotiate(request)
+            return await self._negotiate(request, refused)
 
-    async def _negotiate(self, request: Request) -> Response:
-        refused = 0
+    async def _negotiate(self, request: Request, refused: int = 0) -> Response:
         while True:
             mode = MODES[self._floor]
             try:
@@ -173,7 +180,9 @@ class OpenAIBackend:
         return redact(" ".join(str(e).split()), self._secrets) or ""
 
 
-_NOT_STRICT = {"maxLength", "minLength", "maximum", "minimum", "pattern", "format"}
+# left out of strict schemas: the common subset of providers' strict modes has no length,
+# numeric or pattern constraints
+_NOT_STRICT = {"maxLength", "minLength", "maximum", "minimum", "pattern", "format", "minItems", "maxItems"}
 
 
 def strict_schema(schema: Any) -> Any:

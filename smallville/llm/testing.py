@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def free_port() -> int:
 
 
 def sample(schema: dict | None) -> Any:
-    """A small valid value for a JSON schema (first enum value, "reading", 5…)."""
+    """A small value for a JSON schema: the first enum value, "reading" (or "09:00" where a
+    pattern wants a time), 5 within the bounds, as many array items as ``minItems`` asks."""
     if not schema:
         return {"activity": "reading", "place": "nowhere", "emoji": "📚", "minutes": 5}
     if "enum" in schema:
@@ -44,14 +46,15 @@ def sample(schema: dict | None) -> Any:
     if t == "object":
         return {k: sample(v) for k, v in schema.get("properties", {}).items()}
     if t == "array":
-        return [sample(schema.get("items", {}))]
-    if t == "integer":
-        return max(5, schema.get("minimum", 5))
-    if t == "number":
-        return 5.0
+        return [sample(schema.get("items", {})) for _ in range(max(1, schema.get("minItems", 1)))]
+    if t in ("integer", "number"):
+        n = min(max(5, schema.get("minimum", 5)), schema.get("maximum", 5 if schema.get("minimum", 5) <= 5 else 10**9))
+        return n if t == "integer" else float(n)
     if t == "boolean":
         return True
-    return "reading"
+    pattern = schema.get("pattern")
+    text = next((c for c in ("reading", "09:00") if pattern is None or re.search(pattern, c)), "reading")
+    return text[:schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), "x")
 
 
 def _prompted_schema(body: dict) -> dict | None:
@@ -113,7 +116,7 @@ class LoopbackServer:
     def fault_counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for r in self.requests:
-            if r["fault"]:
+            if r["fault"] and r["fault"] != "refused":  # a refused response_format is no fault
                 out[r["fault"]] = out.get(r["fault"], 0) + 1
         return out
 
@@ -174,7 +177,7 @@ class LoopbackServer:
                 if fault == "server_error":
                     return self._send(500, json.dumps(err).encode())
                 if fault == "bad_body":
-                    return self._send(200, b'{"id": "x", "choices": [{"message": {"content": "{"', ctype="application/json")
+                    return self._send(200, b'{"id": "x", "choices": [{"message": {"content": "{"')
                 schema = rf.get("schema") or (rf.get("json_schema") or {}).get("schema") or _prompted_schema(body)
                 value = server.answer(body) if server.answer else sample(schema)
                 content = value if isinstance(value, str) else json.dumps(value)

@@ -2,12 +2,12 @@
 
 The stack a run uses, outermost first (see :func:`smallville.llm.factory.wrap`)::
 
-    Retry → Budget → Record → Metered → Structured → Limit → backend
+    Retry → Record → Budget → Metered → Structured → Limit → backend
 
 * :class:`Retry` — exponential backoff with jitter on retryable faults; gives up with
   :class:`~smallville.llm.faults.CallFailed` after ``attempts`` tries.
-* :class:`Budget` — refuses to send once a cap on calls, tokens or dollars is reached.
 * :class:`Record` — one row per attempt for the run store (with the content key).
+* :class:`Budget` — refuses to send once a cap on calls, tokens or dollars is reached.
 * :class:`Metered` — accounting: calls sent, cache hits, tokens, errors, dollars.
 * :class:`Structured` — parses and validates a schema answer (tolerantly).
 * :class:`Limit` — at most ``n`` requests in flight, shared by all agents.
@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable
 
 from smallville.errors import LLMError
 from smallville.llm.answers import check
-from smallville.llm.faults import BudgetExhausted, CallFailed, LLMFault, redact
+from smallville.llm.faults import BUDGET, CONFIG, BudgetExhausted, CallFailed, LLMFault, redact
 from smallville.llm.protocol import LanguageModel, Request, Response
 
 # US dollars per million tokens (input, output) for named OpenAI models; others cost 0.
@@ -123,7 +123,9 @@ class Usage:
 
 def sent(resp: Response | None, fault: LLMFault | None) -> int:
     """How many requests an attempt sent to the backend (a negotiation may send several)."""
-    return max(fault.requests if fault is not None else 1, resp.extra.get("requests", 1) if resp is not None else 1)
+    if resp is None:
+        return fault.requests if fault is not None else 1
+    return max(resp.extra.get("requests", 1), fault.requests if fault is not None else 1)
 
 
 class Metered(Wrapper):
@@ -150,7 +152,8 @@ class Metered(Wrapper):
         try:
             resp = await self.inner.complete(request)
         except LLMFault as f:
-            self.usage.errors += 1
+            if f.kind != BUDGET:  # a refused call (a replayed refusal) is no error
+                self.usage.errors += 1
             resp = f.response
             self._count(resp, cached=f.replayed or bool(resp and resp.cached), requests=sent(resp, f))
             raise
@@ -183,7 +186,7 @@ class Record(Wrapper):
             self._write(request, key, f.response, f, t0)
             raise
         except LLMError as e:  # a configuration problem: recorded, then the run stops
-            self._write(request, key, None, LLMFault("config", str(e)), t0)
+            self._write(request, key, None, LLMFault(CONFIG, str(e)), t0)
             raise
         resp.extra["call"] = self._write(request, key, resp, None, t0)
         return resp
