@@ -41,13 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--query", metavar="TEXT", help="with --agent: the memories retrieved for TEXT at that moment")
     i.add_argument("--json", action="store_true", help="machine-readable output")
 
-    v = sub.add_parser("replay", help="watch a stored run in a window (pygame)")
-    v.add_argument("run", help="run directory")
-    v.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    # the viewer parses its own options (python -m smallville replay --help lists them)
+    v = sub.add_parser("replay", add_help=False, help="watch a stored run in a window (pygame)")
+    v.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["replay"]:  # the viewer owns its options, --help included
+        return _replay(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
@@ -64,12 +67,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise SmallvilleError("--query needs --agent NAME")
             view = inspect_run(args.run, args.at, args.agent, query=args.query)
             print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render_text(view))
-        elif args.command == "replay":
-            try:
-                from smallville.viewer.app import main as viewer_main
-            except ImportError as e:
-                raise SmallvilleError(f"the replay viewer is not available: {e}") from None
-            return viewer_main([args.run, *args.rest])
     except SmallvilleError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
@@ -77,3 +74,18 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _replay(argv: list[str]) -> int:
+    try:
+        from smallville.viewer.app import main as viewer_main
+    except ImportError as e:
+        print(f"error: the replay viewer is not available: {e}", file=sys.stderr)
+        return 2
+    try:
+        return viewer_main(argv)
+    except SmallvilleError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
