@@ -123,9 +123,10 @@ def render_text(view: dict) -> str:
         for a in view["agents"]:
             lines.append(f"  {a['name']:<20} ({a['x']:>3},{a['y']:>3})  {a['emoji']} {a['action']:<40} @ {a['place']}")
         llm = view["llm"]
-        lines.append(f"llm: {llm['calls']} calls, {llm['cache_hits']} cache hits, {llm['tokens_in']}+{llm['tokens_out']} "
-                     f"tokens, {llm['errors']} errors, {llm['decisions']} decisions "
-                     f"{json.dumps(llm['decisions_by_type'])}, {llm['fallbacks']} fallbacks")
+        lines.append(f"llm: {llm['calls']} calls, {llm['cache_hits']} cache hits, "
+                     f"{llm['tokens_in']}+{llm['tokens_out']} tokens, {llm['errors']} errors, "
+                     f"{llm['decisions']} decisions {json.dumps(llm['decisions_by_type'])}, "
+                     f"{llm['fallbacks']} fallbacks")
         return "\n".join(lines)
     lines = [f"{view['name']} at {view['time']} (tick {view['tick']})",
              f"  {view['emoji']} {view['action']} — at {view['place']} ({view['x']}, {view['y']}), going to {view['target']}"]

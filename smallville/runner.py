@@ -121,6 +121,8 @@ def start_run(opts: RunOptions) -> Path:
     }
     if chosen.lm is not None:
         manifest["llm_keyed_as"] = list(chosen.keyed_as or (backend, model))
+    if opts.replay_calls:
+        manifest["replay_calls"] = str(opts.replay_calls)
     writer = RunWriter.create(run_dir, manifest,
                               [(r.persona.name, r.persona.model_dump(mode="json")) for r in world.residents],
                               files, meta)

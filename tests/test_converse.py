@@ -15,7 +15,7 @@ from smallville.cognition import converse, react
 from smallville.cognition import plan as P
 from smallville.cognition.agent import AgentPolicy
 from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
-from smallville.cognition.interface import ConversationView, Line, Observation, Seen, Turn
+from smallville.cognition.interface import ConversationView, Line, Observation, Seen
 from smallville.cognition.memory import Memory
 from smallville.engine.engine import Engine
 from smallville.world.config import Persona
@@ -87,7 +87,6 @@ def test_events_are_passed_on_only_to_those_invited():
 
 def test_react_talks_more_with_news_and_waits_for_someone_busy():
     ann = persona("Ann Example", sociability=0.5, relationships={"Bob Example": "friend"})
-    bob = Seen("Bob Example", 2, 2, "reading", 2)
     own = [invite_item()]
     assert react.talk_probability(ann, "Bob Example", own) > react.talk_probability(ann, "Bob Example", []) + 0.3
     assert react.talk_probability(ann, "Cid", []) < react.talk_probability(ann, "Bob Example", [])

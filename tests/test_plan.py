@@ -65,6 +65,10 @@ def test_rules_plan_puts_in_the_events_it_hosts_or_goes_to():
     going = heard + [node({"event": EVENT, "intent": "attend"}, "plan")]
     guest = P.rules_plan(BOB, DAY, 0, P.known_events(going, BOB.name))
     assert [b["activity"] for b in guest["blocks"] if b["event"]] == ["at the reading night at Cafe"]
+    undecided = P.known_events(heard, BOB.name)
+    sure = Persona.model_validate({**BOB.model_dump(), "sociability": 1.0, "relationships": {"Ann Example": "friend"}})
+    decided = [P.rules_plan(sure, DAY, 0, undecided, rng=random.Random(i)) for i in range(20)]
+    assert 10 < sum(any(b["event"] for b in d["blocks"]) for d in decided) < 20  # by the persona's chance
     declined = heard + [node({"event": EVENT, "intent": "decline"}, "plan")]
     assert not any(b["event"] for b in P.rules_plan(BOB, DAY, 0, P.known_events(declined, BOB.name))["blocks"])
     other_day = [node({"event": {**EVENT, "start": "2023-02-14 18:00", "end": "2023-02-14 20:00"}, "intent": "attend"})]
@@ -214,3 +218,16 @@ def test_llm_garbage_plan_falls_back_to_the_rules_plan():
     _, memory, records, _ = run_policy(llm)
     assert records[0]["fallback"] is True
     assert any(b["activity"] == "hosting the reading night" for b in memory["plan"]["blocks"])
+
+
+def test_what_an_answer_leaves_out_follows_the_usual_day():
+    places = P.known_places(ANN, {})
+    short = {"wake": "07:00", "blocks": [
+        {"start": "07:00", "end": "07:30", "activity": "getting ready", "place": "Ann's House:bedroom"},
+        {"start": "07:30", "end": "09:00", "activity": "baking", "place": "Cafe:kitchen"}]}
+    plan = P.parse_plan(short, ANN, DAY, 0, places, {})
+    assert isinstance(plan, Repaired) and "the rest follows the routine" in plan.reason
+    blocks = [(P.clock(b["start"]), P.clock(b["end"]), b["activity"]) for b in plan.value["blocks"]]
+    assert blocks[:3] == [("07:00", "07:30", "getting ready"), ("07:30", "09:00", "baking"),
+                          ("09:00", "12:00", "serving coffee and chatting with customers")]
+    assert blocks[-1] == ("13:00", "22:00", "serving customers")

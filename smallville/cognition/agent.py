@@ -79,8 +79,9 @@ class AgentPolicy(RulesPolicy):
         places = P.known_places(persona, ctx.memory)
         plan = await ctx.decide(
             "plan_day", variables=P.plan_variables(persona, day, offset, yesterday, memories, places),
-            rules=lambda: P.rules_plan(persona, day, offset, events),
-            parse=lambda value: P.parse_plan(value, persona, day, offset, places, events), rng=ctx.rng)
+            rules=lambda: P.rules_plan(persona, day, offset, events, rng=ctx.rng),
+            parse=lambda value: P.parse_plan(value, persona, day, offset, places, events), rng=ctx.rng,
+            enums={"blocks.place": places}, max_tokens=P.PLAN_TOKENS)
         return self._adopt(persona, ctx, plan, revision=0, reason="day")
 
     def _adopt(self, persona: Persona, ctx: DecisionContext, plan: dict, revision: int, reason: str) -> dict:
@@ -126,13 +127,15 @@ class AgentPolicy(RulesPolicy):
         places = P.known_places(persona, ctx.memory)
         variables = P.plan_variables(persona, day, offset, P.summary({"blocks": keep}), memories, places)
         variables["now"] = P.clock(m)
+        rest = [{**b, "start": max(b["start"], m)} for b in plan["blocks"] if b["end"] > m]
         variables["current"] = "\n".join(f"- {P.clock(b['start'])}-{P.clock(b['end'])} {b['activity']} @ {b['place']}"
-                                         for b in plan["blocks"] if b["end"] > m) or "- nothing"
+                                         for b in rest) or "- nothing"
+        variables["example"] = P.example(rest[:2], P.clock(plan["wake"]))
         new = await ctx.decide(
             "replan", variables=variables,
-            rules=lambda: P.rules_plan(persona, day, offset, events, keep=keep, after=m),
+            rules=lambda: P.rules_plan(persona, day, offset, events, keep=keep, after=m, rng=ctx.rng),
             parse=lambda value: P.parse_plan(value, persona, day, offset, places, events, keep=keep, after=m),
-            rng=ctx.rng)
+            rng=ctx.rng, enums={"blocks.place": places}, max_tokens=P.PLAN_TOKENS)
         return self._adopt(persona, ctx, new, revision=plan.get("revision", 0) + 1, reason="replan")
 
     async def step(self, persona: Persona, obs: Observation, ctx: DecisionContext, block: dict, m: int,
@@ -150,14 +153,15 @@ class AgentPolicy(RulesPolicy):
             steps = await ctx.decide(
                 "decompose", variables=P.decompose_variables(persona, block, start, end, day),
                 rules=lambda: P.rules_decompose(block, start, end, ctx.rng),
-                parse=lambda value: P.parse_decompose(value, start, end), rng=ctx.rng)
+                parse=lambda value: P.parse_decompose(value, start, end), rng=ctx.rng, max_tokens=P.STEPS_TOKENS)
         ctx.memory["queue"] = {"block": block["id"], "until": end, "steps": steps}
         return steps[0]
 
     # ------------------------------------------------------------------ reacting
     def may_react(self, memory: dict, now: dt.datetime, nearby: list[str]) -> bool:
         """Whether :meth:`react` could do anything (no decision, no observation needed)."""
-        return self.conversation and bool(memory.get("plan")) and react.ready(memory, now, nearby)
+        started = bool(memory.get("plan")) or not self.planning  # not before the agent's day has begun
+        return self.conversation and started and react.ready(memory, now, nearby)
 
     async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None:
         if not self.conversation or not obs.nearby or not obs.action:  # not before its first action

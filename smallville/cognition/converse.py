@@ -27,8 +27,8 @@ from typing import Any
 from smallville.cognition import importance
 from smallville.cognition import plan as P
 from smallville.cognition.decisions import InvalidAnswer
-from smallville.cognition.interface import ConversationView, DecisionContext, Line, Observation, Turn
-from smallville.world.config import TIME_FORMAT, Persona
+from smallville.cognition.interface import ConversationView, DecisionContext, Observation, Turn
+from smallville.world.config import Persona
 
 NEWS_MIN_IMPORTANCE = 9  # news other than events: memories at least this important
 NEWS_MAX_AGE = dt.timedelta(days=2)
@@ -189,7 +189,7 @@ def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, i
     so_far = "\n".join(f"{l.speaker}: {l.text}" for l in conv.lines) or "(nothing yet: you speak first)"
     return {"name": persona.name, "persona": P.persona_line(persona), "partner": conv.partner,
             "relationship": persona.relationships.get(conv.partner, "someone from town"),
-            "time": obs.now.strftime("%A %H:%M"), "place": P.sector(conv.place),
+            "time": obs.now.strftime("%A %H:%M"), "place": P.sector(conv.place) or "outside",
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
             "news": "\n".join(f"- {it['text']}" for it in items[:3]) or "- nothing new",
             "conversation": so_far}
@@ -200,8 +200,8 @@ def parse_turn(value: Any, persona: Persona, conv: ConversationView, items: list
     if not isinstance(value, dict):
         raise InvalidAnswer("not an object")
     text = " ".join(str(value.get("utterance", "")).split())[:300]
-    if not text:
-        raise InvalidAnswer("empty utterance")
+    if P.placeholder(text):
+        raise InvalidAnswer(f"no utterance ({text[:20]!r})")
     if any(text == l.text for l in conv.lines):
         raise InvalidAnswer("repeats a line of the conversation")
     low = text.lower()
@@ -264,7 +264,7 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
                 key = news_key(f["text"])
                 if key not in told:
                     told.append(key)
-                topics.append(f["text"][:60])
+                topics.append(f["text"] if len(f["text"]) <= 60 else f["text"][:57].rsplit(" ", 1)[0] + "…")
                 if line.speaker == partner:
                     new.append(("chat", f["text"], {"news": f["text"], "heard_from": partner}))
             elif t == "reply":
@@ -284,14 +284,11 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
                     new.append(("chat", f"{partner} said they {will} the {ev['name']}", None))
     if conv.lines:
         about = f" about {', '.join(dict.fromkeys(topics))}" if topics else ""
-        new.append(("chat", f"{me} talked with {partner} at {P.sector(conv.place)}{about}", None))
+        where = f"at {P.sector(conv.place)}" if conv.place else "outside"
+        new.append(("chat", f"{me} talked with {partner} {where}{about}", None))
     stream = ctx.stream
     if stream is None or not new:
         return
     scores = await importance.rate(persona, [(d, k, None) for k, d, _ in new], ctx)
     for (kind, desc, facts), score in zip(new, scores):
         stream.add(kind, desc, score, facts=facts)
-
-
-def time_text(when: dt.datetime) -> str:
-    return when.strftime(TIME_FORMAT)

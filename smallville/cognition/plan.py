@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import re
 from typing import Any, Iterable
 
@@ -34,6 +35,7 @@ DAY = 24 * 60
 HORIZON = 180  # minutes of a block decomposed at once
 STEP_MIN, STEP_MAX = 5, 15
 MAX_BLOCKS = 16
+PLAN_TOKENS, STEPS_TOKENS = 900, 400  # answer lengths: a day's blocks, a block's steps
 FOCAL = "plans for today"
 
 
@@ -261,6 +263,18 @@ def events_on(events: dict[str, dict], day: dt.date) -> list[dict]:
     return sorted(out, key=lambda ev: (ev["start"], ev["name"]))
 
 
+def decide_undecided(persona: Persona, events: dict[str, dict], day: dt.date, rng) -> dict[str, dict]:
+    """Events of ``day`` heard of without saying yes or no yet: decide now, as when invited."""
+    out = dict(events)
+    for key in sorted(events):
+        k = events[key]
+        if k["intent"] is None and event_times(k["event"])[0].date() == day:
+            inviter = k["heard_from"][0] if k["heard_from"] else None
+            yes = rng.random() < accept_probability(persona, k["event"], inviter, len(k["heard_from"]))
+            out[key] = {**k, "intent": "attend" if yes else "decline"}
+    return out
+
+
 def with_events(blocks: list[dict], agent: str, events: list[dict], day: dt.date, after: int = 0) -> list[dict]:
     for ev in events:
         for b in event_blocks(agent, ev, day):
@@ -270,14 +284,32 @@ def with_events(blocks: list[dict], agent: str, events: list[dict], day: dt.date
     return blocks
 
 
+def fill_gaps(blocks: list[dict], usual: list[dict], start: int, end: int) -> list[dict]:
+    """``blocks`` with the time they leave free in [start, end) taken from ``usual``."""
+    out = list(blocks)
+    t = start
+    edges = sorted((b["start"], b["end"]) for b in blocks) + [(end, end)]
+    for s, e in edges:
+        if s > t:  # a gap [t, s)
+            for u in usual:
+                a, b = max(u["start"], t), min(u["end"], s)
+                if b > a:
+                    out.append({**u, "start": a, "end": b})
+        t = max(t, e)
+    return sorted(out, key=lambda x: x["start"])
+
+
 def number(blocks: list[dict], revision: int) -> list[dict]:
     return [{**b, "id": f"{revision}.{i}"} for i, b in enumerate(blocks)]
 
 
 def rules_plan(persona: Persona, day: dt.date, offset: int, events: dict[str, dict], *,
-               keep: list[dict] | None = None, after: int = 0) -> dict:
-    """The rules baseline's plan: the routine, with the day's events it hosts or goes to.
-    When replanning, ``keep`` (the blocks before ``after``) stays as it was."""
+               keep: list[dict] | None = None, after: int = 0, rng=None) -> dict:
+    """The rules baseline's plan: the routine, with the day's events it hosts or goes to
+    (deciding, with ``rng``, about those it has heard of but not answered). When replanning,
+    ``keep`` (the blocks before ``after``) stays as it was."""
+    if rng is not None:
+        events = decide_undecided(persona, events, day, rng)
     wake, sleep = waking_span(persona, offset)
     blocks = [b for b in routine_blocks(persona, offset) if b["end"] > after]
     blocks = [{**b, "start": max(b["start"], after)} for b in blocks]
@@ -334,7 +366,21 @@ def plan_variables(persona: Persona, day: dt.date, offset: int, yesterday: str, 
     return {"name": persona.name, "persona": persona_line(persona), "date": f"{day:%A} {day:%B} {day.day}, {day.year}",
             "wake": clock(wake), "sleep": clock(sleep), "routine": routine, "yesterday": yesterday or "nothing special",
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
-            "places": "\n".join(f"- {p}" for p in places)}
+            "places": "\n".join(f"- {p}" for p in places),
+            "example": example(routine_blocks(persona, offset)[:2], clock(wake))}
+
+
+def example(blocks: list[dict], wake: str) -> str:
+    """A filled-in answer (from the usual day) to show the shape: small models copy placeholders."""
+    return json.dumps({"wake": wake, "blocks": [{"start": clock(b["start"]), "end": clock(b["end"]),
+                                                  "activity": b["activity"], "place": b["place"]} for b in blocks]},
+                      ensure_ascii=False)
+
+
+def placeholder(text: str) -> bool:
+    """'...', 'HH:MM' and the like: a template copied instead of an answer."""
+    t = text.strip().strip(".…").strip()
+    return not t or t.upper() in ("HH:MM", "ACTIVITY", "PLACE", "ACTION") or parse_clock_text(t) is not None
 
 
 def parse_plan(value: Any, persona: Persona, day: dt.date, offset: int, places: list[str], events: dict[str, dict],
@@ -357,7 +403,7 @@ def parse_plan(value: Any, persona: Persona, day: dt.date, offset: int, places: 
             raise InvalidAnswer(f"block {i} is not an object")
         s, e = parse_clock_text(item.get("start")), parse_clock_text(item.get("end"))
         activity = " ".join(str(item.get("activity", "")).split())[:80]
-        if s is None or e is None or not activity:
+        if s is None or e is None or placeholder(activity):
             raise InvalidAnswer(f"block {i}: needs start, end (HH:MM) and an activity")
         while s < wake - 60:
             s += DAY
@@ -377,8 +423,14 @@ def parse_plan(value: Any, persona: Persona, day: dt.date, offset: int, places: 
             b = {**b, "start": clean[-1]["end"]}
         if b["end"] > b["start"]:
             clean.append(b)
-    if len(clean) < 2 and sleep - max(wake, after) > 180:
-        raise InvalidAnswer(f"{len(clean)} usable blocks for a whole day")
+    if not clean:
+        raise InvalidAnswer("no usable blocks")
+    # what the answer leaves out follows the usual day; an answer that says little is a mended one
+    span = sleep - max(wake, after)
+    covered = sum(b["end"] - b["start"] for b in clean)
+    clean = fill_gaps(clean, routine_blocks(persona, offset), max(wake, after), sleep)
+    if span > 0 and covered < span / 2:
+        reasons.append(f"the answer planned {covered} of {span} minutes; the rest follows the routine")
     # an event the agent committed to (hosts, or said yes to) keeps its place if the model left it out
     for ev in events_on(events, day):
         s = minutes_since(day, event_times(ev)[0])
@@ -419,7 +471,8 @@ def rules_decompose(block: dict, start: int, end: int, rng) -> list[dict]:
 def decompose_variables(persona: Persona, block: dict, start: int, end: int, day: dt.date) -> dict[str, Any]:
     return {"name": persona.name, "persona": f"{persona.name}, {persona.age}, {persona.occupation}",
             "activity": block["activity"], "place": block["place"], "start": clock(start), "end": clock(end),
-            "minutes": end - start, "date": f"{day:%A}"}
+            "minutes": end - start, "date": f"{day:%A}",
+            "example": json.dumps({"steps": [{"action": split_activity(block["activity"])[0], "minutes": 10}]})}
 
 
 def parse_decompose(value: Any, start: int, end: int) -> list[dict]:
@@ -436,8 +489,8 @@ def parse_decompose(value: Any, start: int, end: int) -> list[dict]:
             minutes = int(it.get("minutes", 0))
         except (TypeError, ValueError):
             raise InvalidAnswer(f"step {i}: minutes is not a number") from None
-        if not text:
-            raise InvalidAnswer(f"step {i}: empty action")
+        if placeholder(text):
+            raise InvalidAnswer(f"step {i}: no action ({text[:20]!r})")
         steps.append((text, max(1, minutes)))
     total = sum(m for _, m in steps)
     span = end - start

@@ -20,7 +20,7 @@ import numpy as np
 
 from smallville.cognition.decisions import Decider
 from smallville.cognition.interface import (Action, ConversationView, DecisionContext, Line, Observation, Policy,
-                                           Reaction, Seen, SeenObject, Turn)
+                                           Seen, SeenObject)
 from smallville.cognition.perceive import attend, awake
 from smallville.world.clock import Clock
 from smallville.world.pathfinding import Pathfinder

@@ -295,27 +295,23 @@ class RunReader:
         return row["n"]
 
     # -- language-model calls ----------------------------------------------
-    def _has_llm_calls(self) -> bool:
-        return self.con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_calls'").fetchone() \
-            is not None
-
     def llm_usage(self, until: int | None = None) -> dict:
         """Totals of the recorded calls up to ``until``: calls sent to a backend, cache hits,
         tokens, errors."""
         zero = {"calls": 0, "cache_hits": 0, "tokens_in": 0, "tokens_out": 0, "errors": 0}
-        if not self._has_llm_calls():
+        if not self._has_table("llm_calls"):
             return zero
         row = self.con.execute(
             """SELECT COALESCE(SUM(requests * (cached = 0)), 0) AS calls, COALESCE(SUM(cached), 0) AS cache_hits,
                       COALESCE(SUM(tokens_in * (cached = 0)), 0) AS tokens_in,
                       COALESCE(SUM(tokens_out * (cached = 0)), 0) AS tokens_out,
-                      COALESCE(SUM(error IS NOT NULL), 0) AS errors
+                      COALESCE(SUM(error IS NOT NULL AND error_kind IS NOT 'budget'), 0) AS errors
                FROM llm_calls WHERE tick <= ?""", (until if until is not None else 2 ** 62,)).fetchone()
         return {k: int(row[k]) for k in zero}
 
     def llm_calls(self, until: int | None = None) -> list[dict]:
         """Every recorded call (in the order they finished), as plain dicts."""
-        if not self._has_llm_calls():
+        if not self._has_table("llm_calls"):
             return []
         rows = self.con.execute(
             """SELECT c.*, a.name AS agent_name FROM llm_calls c LEFT JOIN agents a ON a.id = c.agent
