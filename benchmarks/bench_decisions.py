@@ -5,7 +5,9 @@ baseline takes exactly the same decisions, so a rules run counts them for free. 
 60 per agent per game day (the original Smallville made about 54 per agent per game *hour*).
 
 Also measured: conversations, lines per conversation, and what one call per *conversation*
-(instead of one per turn, with speaker-side retrieval) would have cost.
+(instead of one per turn, with speaker-side retrieval) would have cost; memories recorded, and
+how many each ``rate_importance`` decision covers (routine observations are scored by the rules,
+the others are rated in batches — see ``smallville/cognition/importance.py``).
 
     python benchmarks/bench_decisions.py                       # the town, one game day, rules
     python benchmarks/bench_decisions.py --ablate reflection   # any run option passes through
@@ -21,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from smallville.cognition import importance
 from smallville.runner import RunOptions, start_run
 from smallville.store.runstore import RunReader
 
@@ -41,9 +44,11 @@ def measure(reader: RunReader) -> dict:
     convs = [e["data"] for e in reader.events(kind="conversation")]
     lines = sum(len(c["lines"]) for c in convs)
     per = {k: v / agents / days for k, v in counts.items()}
+    memories = dict(reader.con.execute("SELECT kind, COUNT(*) FROM memories WHERE tick > 0 GROUP BY kind").fetchall())
     return {"agents": agents, "game_days": days, "decisions": sum(counts.values()), "by_type": counts,
             "per_agent_day": per, "total_per_agent_day": sum(per.values()), "fallbacks": fallbacks,
-            "conversations": len(convs), "lines": lines}
+            "conversations": len(convs), "lines": lines, "memories": memories,
+            "importance": {"batch_minutes": importance.BATCH_MINUTES, "grace_minutes": importance.GRACE_MINUTES}}
 
 
 def report(m: dict, wall: float) -> str:
@@ -67,10 +72,19 @@ def report(m: dict, wall: float) -> str:
         out.append(f"conversations: {c}, {lines / c:.1f} lines each; one call per turn (chosen): "
                    f"{m['per_agent_day'].get('converse_turn', 0):.1f} per agent-day; one call per conversation "
                    f"would be {per_conv:.1f} (but one side's memory writes both sides' lines)")
+    mems = sum(m["memories"].values())
+    if mems:
+        rated = m["by_type"].get("rate_importance", 0)
+        out.append(f"memories recorded: {mems} ({mems / m['agents'] / m['game_days']:.0f} per agent-day: "
+                   + ", ".join(f"{k} {v}" for k, v in sorted(m["memories"].items(), key=lambda kv: -kv[1]))
+                   + f"); rate_importance: {rated} decisions, one per {mems / max(1, rated):.1f} memories "
+                   f"(routine observations by the rules; the rest rated in batches at most "
+                   f"{m['importance']['batch_minutes']} game minutes apart, or before a retrieval or reflection)")
     if m["fallbacks"] and any(m["fallbacks"].values()):
         llm = sum(v or 0 for v in m["fallbacks"].values())
         out.append(f"answers that failed validation and fell back to rules: {llm} of {m['decisions']} "
-                   f"({100 * llm / max(1, m['decisions']):.1f} %)")
+                   f"({100 * llm / max(1, m['decisions']):.1f} %); by type: "
+                   + ", ".join(f"{k} {v} of {m['by_type'].get(k, 0)}" for k, v in sorted(m["fallbacks"].items()) if v))
     return "\n".join(out)
 
 

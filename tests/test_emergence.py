@@ -177,7 +177,10 @@ def test_decisions_are_counted_by_type(runs):
     days = (dt.datetime(2023, 2, 14, 20) - dt.datetime(2023, 2, 13, 7)).total_seconds() / 86400
     planning = sum(counts.get(n, 0) for n in ("plan_day", "replan", "decompose", "react", "converse_turn"))
     per_agent_day = planning / len(r.agents) / days
-    print(f"\nplanning, reacting and conversing: {per_agent_day:.1f} decisions per agent per game day; all: "
-          f"{json.dumps(counts)}")
+    ratings = counts.get("rate_importance", 0) / len(r.agents) / days
+    every = sum(counts.values()) / len(r.agents) / days
+    print(f"\nplanning, reacting and conversing: {per_agent_day:.1f} decisions per agent per game day; "
+          f"rate_importance: {ratings:.1f}; everything: {every:.1f}; all: {json.dumps(counts)}")
     assert counts["plan_day"] <= 2 * len(r.agents)  # one a day, not one an hour
     assert per_agent_day <= 45
+    assert ratings <= 25  # importance is rated in batches, not once per agent per tick (that was 75 here)

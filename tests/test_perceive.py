@@ -176,3 +176,113 @@ def test_memory_does_not_change_the_rules_run():
     e, _ = make_engine()
     run(plain, 800), run(e, 800)
     assert plain.state.digest == e.state.digest
+
+
+# ---------------------------------------------------------------- batched ratings
+
+
+class Rater:
+    """Ann's memory with a decider (rules, or a fake model) and her cognition state."""
+
+    def __init__(self, llm=None):
+        from smallville.llm.wrappers import Structured
+
+        self.persona = load_world("tests/data/tiny/world.yaml").residents[0].persona  # Ann Example
+        self.mem = Memory(EmbeddingCache(HashingEmbedder()), Clock(NOW, 10), people=[self.persona.name, "Bob"])
+        self.decisions = []
+        self.decider = Decider(Structured(llm) if llm is not None else None, record=lambda **d: self.decisions.append(d))
+        self.cognition = {}
+
+    def ctx(self, tick):
+        name = self.persona.name
+        return DecisionContext(memory=self.cognition, rng=random.Random(tick), stream=self.mem.view(name, tick),
+                               decide=lambda decision, **kw: self.decider.decide(decision, agent=name, tick=tick, **kw))
+
+    def add(self, tick, *memories):
+        return importance.add(self.persona, self.ctx(tick), [importance.New(*m) for m in memories])
+
+    def settle(self, tick, **kw):
+        return asyncio.run(importance.settle(self.persona, self.ctx(tick), **kw))
+
+
+def test_routine_memories_never_wait_and_the_rest_wait_with_the_rules_score():
+    r = Rater()
+    nodes = r.add(1, ("observation", "Ann Example is reading", "Ann Example"),  # her own action
+                  ("observation", "the stove in Home (kitchen) is in use: cooking", "Home:kitchen:stove"),  # an object
+                  ("observation", "Bob is sleeping", "Bob"),  # dull
+                  ("observation", "Bob is cooking", "Bob"), ("chat", "Bob said: \"there is a birthday dinner\""))
+    assert importance.waiting(r.ctx(1)) == [nodes[3].id, nodes[4].id]
+    assert not r.decisions  # nothing is rated until it is due or needed
+    rules = [importance.rules_importance(r.persona.name, n.description, n.kind, people=r.mem.people,
+                                         friends=r.persona.relationships, known=set(), subject=s)
+             for n, s in zip(nodes, ["Ann Example", "Home:kitchen:stove", "Bob", "Bob", None])]
+    assert [n.importance for n in nodes] == rules  # the rules' scores, final or provisional
+    assert r.settle(2) and [d["name"] for d in r.decisions] == ["rate_importance"]
+    assert importance.waiting(r.ctx(2)) == [] and not r.settle(3)  # nothing waits: no decision
+
+
+def test_waiting_memories_are_rated_together_once_due_and_at_most_once_a_tick():
+    r = Rater()
+    r.add(1, ("observation", "Bob is cooking", "Bob"))
+    r.add(2, ("observation", "Bob is eating", "Bob"), ("observation", "Bob is cooking", "Bob"))  # a repeat waits too
+    assert len(importance.waiting(r.ctx(2))) == 3 and not importance.due(r.ctx(2))
+    assert importance.due(r.ctx(1 + importance.BATCH_MINUTES * 6))
+    assert r.settle(5, grace=0) and len(r.decisions) == 1
+    r.add(5, ("observation", "Bob is washing up", "Bob"))
+    assert not r.settle(5, grace=0)  # one decision per agent per tick: it joins the next one
+    assert not r.settle(6)  # a retrieval soon after a rating does not ask again (grace)
+    assert r.settle(6 + importance.GRACE_MINUTES * 6) and len(r.decisions) == 2
+
+
+def test_a_model_rating_replaces_the_provisional_score_everywhere():
+    from smallville.llm.fake import FakeLLM
+
+    fake = FakeLLM(default=lambda req: {"ratings": [9] * req.schema["properties"]["ratings"]["maxItems"]})
+    r = Rater(fake)
+    stream = r.mem.stream(r.persona.name)
+    before = stream.since_reflection
+    nodes = r.add(1, ("observation", "Bob is cooking", "Bob"), ("observation", "Bob is eating", "Bob"),
+                  ("observation", "Bob is cooking", "Bob"), ("observation", "Ann Example is reading", "Ann Example"))
+    provisional = [n.importance for n in nodes]
+    r.mem.drain()
+    assert r.settle(2)
+    req = fake.requests[0]
+    ratings = req.schema["properties"]["ratings"]
+    assert ratings["minItems"] == ratings["maxItems"] == 2  # two distinct descriptions wait: exactly two ratings
+    assert ratings["items"]["enum"] == list(range(1, 11)) and req.max_tokens == importance.max_tokens_for(2)
+    assert "1. Bob is cooking\n2. Bob is eating" in req.messages[-1].content and "Ann Example is reading" not in \
+        req.messages[-1].content  # the routine one is not asked about
+    assert [n.importance for n in nodes] == [9, 9, 9, provisional[3]]
+    assert list(stream.importance[[n.id for n in nodes]]) == [9, 9, 9, provisional[3]]
+    assert r.mem.view(r.persona.name, 3).cached_importance("Bob is eating") == 9
+    assert stream.since_reflection == before + 27 + provisional[3]
+    delta = r.mem.drain()
+    assert sorted(delta.rescored) == [(r.persona.name, n.id, 9) for n in nodes[:3]]  # the run store follows
+
+
+def test_a_rating_that_fails_keeps_the_provisional_scores():
+    from smallville.llm.fake import FakeLLM
+
+    r = Rater(FakeLLM(default={"ratings": [1, 2, 3]}))  # wrong count: invalid, falls back to the rules
+    nodes = r.add(1, ("observation", "Bob is cooking", "Bob"), ("observation", "Bob is eating", "Bob"))
+    provisional = [n.importance for n in nodes]
+    assert r.settle(2) and r.decisions[0]["fallback"]
+    assert [n.importance for n in nodes] == provisional and importance.waiting(r.ctx(3)) == []
+
+
+def test_decider_schema_override():
+    from smallville.cognition.decisions import render
+
+    vars_ = importance.variables(load_world("tests/data/tiny/world.yaml").residents[0].persona, ["a", "b", "c"])
+    _, plain = render("rate_importance", vars_)
+    _, bound = render("rate_importance", vars_, schema=importance.schema_for(3))
+    assert "maxItems" not in plain["properties"]["ratings"]
+    assert bound["properties"]["ratings"]["minItems"] == bound["properties"]["ratings"]["maxItems"] == 3
+    msgs, _ = render("rate_importance", vars_)
+    assert "each of the 3 memories" in msgs[-1].content and '{"ratings": [3, 6, 2]}' in msgs[-1].content
+    # narrowing a string to an agent's places drops the free-text length limit
+    _, plan = render("plan_day", {k: "x" for k in ("date", "example", "memories", "name", "persona", "places",
+                                                     "routine", "sleep", "wake", "yesterday")},
+                     enums={"blocks.place": ["A very long place name " * 10]})
+    place = plan["properties"]["blocks"]["items"]["properties"]["place"]
+    assert place["enum"] == ["A very long place name " * 10] and "maxLength" not in place

@@ -171,7 +171,8 @@ def test_llm_reflection_prompts_and_fallback():
     prompt = fake.requests[0].messages[-1].content
     assert "[0] (2023-02-13 07:00) Bob Example is having coffee" in prompt
     # the templates render with the variables reflect passes
-    msgs, schema = render("rate_importance", {"name": "A", "persona": "A, 3", "count": 1, "memories": "1. x"})
+    msgs, schema = render("rate_importance", {"name": "A", "persona": "A, 3", "count": 1, "memories": "1. x",
+                                              "example": '{"ratings": [3]}'})
     assert "1. x" in msgs[-1].content and schema["required"] == ["ratings"]
 
 

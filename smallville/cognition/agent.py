@@ -3,7 +3,8 @@
 :class:`AgentPolicy` is the one policy of a run, for the rules baseline and for a language
 model alike: every cognitive choice goes through ``ctx.decide`` (``plan_day``, ``replan``,
 ``decompose``, ``react``, ``converse_turn``, and the memory decisions of
-:mod:`~smallville.cognition.perceive`), whose rules implementation is the classic
+:mod:`~smallville.cognition.perceive` — an agent's waiting memories are rated before it
+retrieves, see :mod:`~smallville.cognition.importance`), whose rules implementation is the classic
 agent-based model and whose LLM implementation is a prompt file with a schema.
 
 Acting (``decide``): asleep per the routine → sleep (no decision). On the first waking
@@ -18,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from smallville.cognition import converse, react
+from smallville.cognition import converse, importance, react
 from smallville.cognition import plan as P
 from smallville.cognition.interface import Action, ConversationView, DecisionContext, Observation, Reaction, Turn
 from smallville.cognition.rules import RulesPolicy, day_offset, emoji_for, routine_action
@@ -74,6 +75,7 @@ class AgentPolicy(RulesPolicy):
         yesterday = P.summary(old) if old else ""
         memories: list[str] = []
         if ctx.stream is not None:
+            await importance.settle(persona, ctx)
             memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         events = P.known_events(self._stream_nodes(ctx), persona.name)
         places = P.known_places(persona, ctx.memory)
@@ -106,7 +108,10 @@ class AgentPolicy(RulesPolicy):
             start, end = P.event_times(ev)
             if start.date() != day or P.minutes_since(day, end) <= m:
                 continue
-            memories = [r.node.description for r in ctx.stream.retrieve(ev["name"], k=5)] if ctx.stream else []
+            memories: list[str] = []
+            if ctx.stream is not None:
+                await importance.settle(persona, ctx)
+                memories = [r.node.description for r in ctx.stream.retrieve(ev["name"], k=5)]
             choice = await ctx.decide(
                 "react", variables=react.variables(persona, obs, react.salient(persona, obs, plan, ev), memories,
                                                    ["continue", "replan"]),
@@ -123,6 +128,7 @@ class AgentPolicy(RulesPolicy):
         keep = [b for b in keep if b["end"] > b["start"]]
         memories: list[str] = []
         if ctx.stream is not None:
+            await importance.settle(persona, ctx)
             memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         places = P.known_places(persona, ctx.memory)
         variables = P.plan_variables(persona, day, offset, P.summary({"blocks": keep}), memories, places)
@@ -177,8 +183,11 @@ class AgentPolicy(RulesPolicy):
         other = react.gate(ctx.memory, obs, news_for)
         if other is None:
             return None
+        memories: list[str] = []
+        if ctx.stream is not None:
+            await importance.settle(persona, ctx)
+            memories = [r.node.description for r in ctx.stream.retrieve(other.name, k=5)]
         news = news_for(other.name)
-        memories = [r.node.description for r in ctx.stream.retrieve(other.name, k=5)] if ctx.stream else []
         options = ["continue", "wait"] if other.talking else ["continue", "talk", "wait"]
         choice = await ctx.decide(
             "react", variables=react.variables(persona, obs, react.seeing(persona, other, news), memories, options),

@@ -218,6 +218,8 @@ def parse_turn(value: Any, persona: Persona, conv: ConversationView, items: list
 async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn:
     """The speaker's next utterance (decision ``converse_turn``)."""
     stream = ctx.stream
+    if stream is not None:  # its news and what it retrieves are ranked by rated importance
+        await importance.settle(persona, ctx)
     items = news_items(persona.name, stream, ctx.memory, conv.partner, obs.now)
     events = P.known_events(stream.nodes, persona.name) if stream is not None else {}
     memories: list[str] = []
@@ -286,9 +288,7 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
         about = f" about {', '.join(dict.fromkeys(topics))}" if topics else ""
         where = f"at {P.sector(conv.place)}" if conv.place else "outside"
         new.append(("chat", f"{me} talked with {partner} {where}{about}", None))
-    stream = ctx.stream
-    if stream is None or not new:
+    if ctx.stream is None or not new:
         return
-    scores = await importance.rate(persona, [(d, k, None) for k, d, _ in new], ctx)
-    for (kind, desc, facts), score in zip(new, scores):
-        stream.add(kind, desc, score, facts=facts)
+    # rated with the agent's next batch of waiting memories (importance.settle), not in a call of its own
+    importance.add(persona, ctx, [importance.New(kind, desc, facts=facts) for kind, desc, facts in new])

@@ -7,7 +7,9 @@ implementation is a plain function. :class:`Decider` runs one or the other and r
 every decision (name, backend, whether it fell back to rules).
 
 A template may start with a system message, separated from the user message by a line
-``---``. The LLM path: render the template with the variables, ask with the schema
+``---``. A call may narrow the file's schema to what it asks (``enums``: an agent's places;
+``schema``: any adjustment, such as exactly as many ratings as memories), so that a model
+decoding under a grammar cannot give a longer answer than the question needs. The LLM path: render the template with the variables, ask with the schema
 (through the run's wrapped backend: retry, budget, record…), hand the validated value to
 ``parse``. If the call fails for good (:class:`~smallville.llm.faults.LLMFault`) or
 ``parse`` raises :class:`InvalidAnswer`, the rules implementation decides instead and the
@@ -18,6 +20,7 @@ with the reason noted on the call.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import string
@@ -31,6 +34,7 @@ from smallville.llm.protocol import Message, Request
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 T = TypeVar("T")
+SchemaOverride = Callable[[dict], dict] | dict | None
 
 
 class InvalidAnswer(Exception):
@@ -46,24 +50,31 @@ class Repaired(Generic[T]):
     reason: str
 
 
-def render(name: str, variables: dict[str, Any], enums: dict[str, list[str]] | None = None
-           ) -> tuple[tuple[Message, ...], dict]:
+def render(name: str, variables: dict[str, Any], enums: dict[str, list[str]] | None = None,
+           schema: SchemaOverride = None) -> tuple[tuple[Message, ...], dict]:
     """The messages of decision ``name`` for ``variables``, and its answer schema — with the
-    string properties named in ``enums`` narrowed to those values (an agent's places)."""
-    tmpl, schema = template(name)
+    string properties named in ``enums`` narrowed to those values (an agent's places), then
+    adjusted by ``schema``: a callable given the file's schema returns this call's (bounds that
+    depend on the call, such as exactly as many ratings as memories), a dict replaces it."""
+    tmpl, answer = template(name)
     for key, values in (enums or {}).items():  # "place", or "blocks.place" inside an array's items
-        schema = _narrow(schema, key.split("."), list(values))
+        answer = _narrow(answer, key.split("."), list(values))
+    if callable(schema):
+        answer = schema(copy.deepcopy(answer))
+    elif schema is not None:
+        answer = schema
     text = tmpl.substitute(variables)
     system, sep, user = text.partition("\n---\n")
     if not sep:
-        return (Message("user", text.strip()),), schema
-    return (Message("system", system.strip()), Message("user", user.strip())), schema
+        return (Message("user", text.strip()),), answer
+    return (Message("system", system.strip()), Message("user", user.strip())), answer
 
 
 def _narrow(schema: dict, path: list[str], values: list[str]) -> dict:
     """A copy of ``schema`` whose string property at ``path`` (through arrays' items) is one of ``values``."""
-    if not path:
-        return {**schema, "enum": values}
+    if not path:  # the values bound the string: a length limit meant for free text no longer applies
+        return {**{k: v for k, v in schema.items() if k not in ("maxLength", "minLength", "pattern")},
+                "enum": values}
     if schema.get("type") == "array":
         return {**schema, "items": _narrow(schema["items"], path, values)}
     props = dict(schema.get("properties", {}))
@@ -100,27 +111,29 @@ class Decider:
     async def decide(self, name: str, *, agent: str, tick: int, variables: dict[str, Any],
                      rules: Callable[[], T], parse: Callable[[Any], T | Repaired[T]], seed: int | None = None,
                      rng: random.Random | None = None, enums: dict[str, list[str]] | None = None,
-                     max_tokens: int | None = None) -> T:
+                     max_tokens: int | None = None, schema: SchemaOverride = None) -> T:
         """Take decision ``name`` for ``agent``.
 
         ``rules()`` is the rules implementation; ``parse(value)`` turns the LLM's schema-valid
         JSON value into the decision's type (or a :class:`Repaired` one) or raises
         :class:`InvalidAnswer`. The model's sampling seed is ``seed``, else drawn from ``rng``
         (the decision's private RNG) — only on the LLM path, so the rules path draws nothing.
-        ``enums`` narrows string answers to given values (see :func:`render`). ``max_tokens``
-        overrides the run's answer length for a decision with long answers (a day's plan).
+        ``enums`` narrows string answers to given values and ``schema`` adjusts this call's answer
+        schema (see :func:`render`). ``max_tokens`` overrides the run's answer length, for a decision
+        with long answers (a day's plan) or a short one (ratings).
         """
         if self.llm is None:
             self._record(agent=agent, name=name, backend="rules", fallback=False, tick=tick)
             return rules()
         if seed is None and rng is not None:
             seed = rng.getrandbits(31)
-        return await self._decide_llm(name, agent, tick, variables, rules, parse, seed, enums, max_tokens)
+        return await self._decide_llm(name, agent, tick, variables, rules, parse, seed, enums, max_tokens, schema)
 
     async def _decide_llm(self, name: str, agent: str, tick: int, variables: dict[str, Any],
                           rules: Callable[[], T], parse: Callable[[Any], Any], seed: int | None,
-                          enums: dict[str, list[str]] | None = None, max_tokens: int | None = None) -> T:
-        messages, schema = render(name, variables, enums)
+                          enums: dict[str, list[str]] | None = None, max_tokens: int | None = None,
+                          override: SchemaOverride = None) -> T:
+        messages, schema = render(name, variables, enums, override)
         request = Request(messages=messages, schema=schema, schema_name=name, temperature=self.temperature,
                           max_tokens=max_tokens or self.max_tokens, seed=seed, decision=name, agent=agent,
                           tick=tick)

@@ -1,11 +1,33 @@
 """Importance (the paper's "poignancy"): how much a memory matters to its agent, 1 to 10.
 
-Decision ``rate_importance`` rates all of an agent's new memories of a tick together: one
-decision per agent per tick, never one per memory. A description the agent has rated
-before reuses that score (the stream's cache), so a repeated observation costs nothing.
+Decision ``rate_importance`` rates an agent's new memories together, never one per memory,
+and a description the agent has rated before reuses that score (the stream's cache), so a
+repeated observation costs nothing. Its contract, in full:
 
-The LLM implementation is ``smallville/prompts/rate_importance.txt`` with its schema. The
-rules implementation, :func:`rules_importance`, scores a description by
+- **Routine observations are scored by the rules, never by a model**: the agent's own action,
+  an object's state, anyone sleeping, idle or resting (see :func:`routine`). They are mundane
+  by construction, and nearly half of all observations are one of them.
+- **Every other new memory is added at once, with the rules' score as a provisional
+  importance, and waits.** The agent's waiting memories are rated together, in one decision
+  (:func:`settle`), at the first of: the oldest has waited ``BATCH_MINUTES`` game minutes
+  (checked when the agent next perceives something); the provisional scores bring the sum
+  since the last reflection to the threshold (so a reflection is triggered by rated
+  importance); the agent is about to retrieve from its memory (planning, reacting, a
+  conversation turn, reflecting) — unless it took a rating less than ``GRACE_MINUTES`` ago,
+  in which case that retrieval sees the newest memories' provisional scores. A rating
+  replaces the provisional score everywhere: the node, retrieval, the sum since the last
+  reflection, the cache, the run store. An agent takes at most one ``rate_importance``
+  decision per tick: memories that arrive after it (the end of a conversation) join the
+  next one. A memory still waiting when a run ends keeps its provisional score.
+
+In the rules baseline the decision's answer *is* the provisional score, so batching changes
+only how many decisions are counted, never a score. The waiting list (node ids, and the tick
+the oldest arrived) is plain data in the agent's cognition state, so it survives a checkpoint.
+
+The LLM implementation is ``smallville/prompts/rate_importance.txt`` with its schema, bounded
+per call to exactly one integer 1–10 per memory (:func:`schema_for`) with a matching answer
+length (:func:`max_tokens_for`). The rules implementation, :func:`rules_importance`, scores a
+description by
 
 ========================  ================================================================
 kind                      observation 2, chat 4, plan 3, thought 4, interview 4, whisper 5
@@ -14,24 +36,27 @@ routine                   −1 when it is about the agent itself or an object (s
 people                    +1 when another resident is named; +1 more when the agent has a
                           relationship with one of them
 novelty                   +round(2 × the share of its words the agent has never met before)
-keywords                  +3 for a word of life events (party, election, wedding, accident…),
+keywords                  +3 for a word of life events (celebration, election, wedding, accident…),
                           +1 for a word of plans and projects (plan, exam, deadline, gift…)
 ========================  ================================================================
 
-clamped to 1..10. All terms are deterministic, so the rules baseline needs no RNG here.
+clamped to 1..10, with the agent's vocabulary as it was before the memories that arrive
+together. All terms are deterministic, so the rules baseline needs no RNG here.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.interface import DecisionContext
 from smallville.world.config import Persona
 
 KIND_BASE = {"observation": 2, "chat": 4, "plan": 3, "thought": 4, "interview": 4, "whisper": 5}
-STRONG = ("party", "parties", "celebrat", "festival", "birthday", "wedding", "valentine", "election", "mayor",
+STRONG = ("celebrat", "festival", "birthday", "wedding", "anniversar", "reunion", "gathering", "hosting", "election", "mayor",
           "campaign", "vote", "emergency", "accident", "fire", "hospital", "died", "death", "funeral", "love",
           "crush", "date", "breakup", "broke up", "propos", "engaged", "pregnan", "fight", "argument", "quarrel",
           "secret", "fired", "promotion", "job offer", "award", "exhibition", "concert", "opening night")
@@ -98,9 +123,74 @@ def parse(value: Any, n: int) -> list[int]:
     return out
 
 
+BATCH_MINUTES = 60  # the longest a memory waits for its rating (game minutes), see the module doc
+GRACE_MINUTES = 10  # a retrieval this soon after a rating does not ask for another
+
+
+def routine(agent: str, kind: str, description: str, subject: str | None) -> bool:
+    """Whether a memory is routine — its rules score is final, no model rates it: an observation
+    of the agent's own action, of an object's state (its subject is an address
+    ``"Sector:arena:object"``), or of anyone sleeping, idle or resting."""
+    if kind != "observation":
+        return False
+    return subject == agent or (subject is not None and ":" in subject) or bool(_DULL.search(description.lower()))
+
+
+def variables(persona: Persona, descriptions: Sequence[str]) -> dict[str, Any]:
+    n = len(descriptions)
+    return {"name": persona.name,
+            "persona": f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)}). "
+                       f"{persona.background}",
+            "count": n,
+            "memories": "\n".join(f"{i + 1}. {d}" for i, d in enumerate(descriptions)),
+            "example": json.dumps({"ratings": [(3, 6, 2, 8, 4)[i % 5] for i in range(n)]})}
+
+
+def schema_for(n: int) -> Callable[[dict], dict]:
+    """Narrows the decision's schema (``rate_importance.json``: integers 1–10, an ``enum`` so a
+    grammar-constrained model cannot write a long number either) to exactly ``n`` ratings."""
+    def narrow(schema: dict) -> dict:
+        ratings = {**schema["properties"]["ratings"], "minItems": n, "maxItems": n}
+        return {**schema, "properties": {**schema["properties"], "ratings": ratings}}
+    return narrow
+
+
+def max_tokens_for(n: int) -> int:
+    """Room for ``{"ratings": [r, r, …]}`` with ``n`` ratings, and some slack."""
+    return 16 + 4 * n
+
+
+def parse(value: Any, n: int) -> list[int]:
+    ratings = value.get("ratings") if isinstance(value, dict) else None
+    if not isinstance(ratings, list) or len(ratings) != n:
+        raise InvalidAnswer(f"expected {n} ratings, got {ratings!r}")
+    out = []
+    for r in ratings:
+        if isinstance(r, bool) or not isinstance(r, (int, float)):
+            raise InvalidAnswer(f"a rating is not a number: {r!r}")
+        out.append(max(1, min(10, round(r))))
+    return out
+
+
+async def _decide(persona: Persona, texts: list[str], rules: Callable[[], list[int]], ctx: DecisionContext
+                  ) -> list[int]:
+    """Decision ``rate_importance`` for ``texts`` (distinct descriptions)."""
+    n = len(texts)
+    return await ctx.decide("rate_importance", variables=variables(persona, texts), rules=rules,
+                            parse=lambda value: parse(value, n), rng=ctx.rng, schema=schema_for(n),
+                            max_tokens=max_tokens_for(n))
+
+
+def _rules_scores(persona: Persona, mem: Any, todo: Mapping[str, tuple[str, str | None]]) -> dict[str, int]:
+    known = mem.stream.vocabulary
+    return {d: rules_importance(persona.name, d, kind, people=mem.people, friends=persona.relationships,
+                                known=known, subject=subject) for d, (kind, subject) in todo.items()}
+
+
 async def rate(persona: Persona, items: Sequence[tuple[str, str, str | None]], ctx: DecisionContext) -> list[int]:
-    """Importance of each (description, kind, subject) for the agent; one decision for all the
-    descriptions it has not rated before, none when every one is cached."""
+    """Importance of each (description, kind, subject) for the agent, rated now: one decision for
+    all the descriptions it has not rated before, none when every one is cached. (The perceive and
+    conversation steps use :func:`add` and :func:`settle`, which batch across ticks.)"""
     mem = ctx.stream
     scores: dict[str, int] = {}
     todo: dict[str, tuple[str, str | None]] = {}
@@ -112,13 +202,86 @@ async def rate(persona: Persona, items: Sequence[tuple[str, str, str | None]], c
             todo[desc] = (kind, subject)
     if todo:
         texts = list(todo)
-        known = mem.stream.vocabulary
-
-        def by_rules() -> list[int]:
-            return [rules_importance(persona.name, d, todo[d][0], people=mem.people, friends=persona.relationships,
-                                     known=known, subject=todo[d][1]) for d in texts]
-
-        rated = await ctx.decide("rate_importance", variables=variables(persona, texts), rules=by_rules,
-                                 parse=lambda value: parse(value, len(texts)), rng=ctx.rng)
-        scores.update(zip(texts, rated))
+        rules = _rules_scores(persona, mem, todo)
+        scores.update(zip(texts, await _decide(persona, texts, lambda: [rules[d] for d in texts], ctx)))
     return [scores[d] for d, _, _ in items]
+
+
+# ---------------------------------------------------------------- batched rating
+
+
+@dataclass(frozen=True)
+class New:
+    """A memory to add: ``subject`` is who or what it is about (an observation's subject)."""
+
+    kind: str
+    description: str
+    subject: str | None = None
+    spo: tuple[str, str, str] | None = None
+    facts: dict | None = None
+
+
+def waiting(ctx: DecisionContext) -> list[int]:
+    """Ids of the agent's memories waiting for their rating, oldest first."""
+    return list((ctx.memory.get("unrated") or {}).get("ids", ()))
+
+
+def add(persona: Persona, ctx: DecisionContext, memories: Sequence[New]) -> list[Any]:
+    """Add ``memories`` (that arrived together) to the agent's stream and return their nodes:
+    a rated description reuses its score, a routine one gets its rules score, any other one its
+    rules score provisionally and waits for :func:`settle`."""
+    mem = ctx.stream
+    state = ctx.memory.setdefault("unrated", {})
+    ids = state.setdefault("ids", [])
+    pending = {mem.nodes[i].description for i in ids}
+    todo: dict[str, tuple[str, str | None]] = {}
+    for m in memories:
+        if mem.cached_importance(m.description) is None and m.description not in todo:
+            todo[m.description] = (m.kind, m.subject)
+    scores = _rules_scores(persona, mem, todo)
+    nodes = []
+    for m in memories:
+        score = scores.get(m.description)
+        if score is None:
+            score = mem.cached_importance(m.description)
+        node = mem.add(m.kind, m.description, score, spo=m.spo, facts=m.facts)
+        nodes.append(node)
+        if m.description in pending or (m.description in todo
+                                        and not routine(persona.name, m.kind, m.description, m.subject)):
+            if not ids:
+                state["since"] = mem.tick
+            ids.append(node.id)
+            pending.add(m.description)
+    return nodes
+
+
+def due(ctx: DecisionContext) -> bool:
+    """Whether the oldest waiting memory has waited ``BATCH_MINUTES``."""
+    state = ctx.memory.get("unrated") or {}
+    if not state.get("ids"):
+        return False
+    mem = ctx.stream
+    return (mem.tick - state["since"]) * mem.memory.clock.tick_seconds >= BATCH_MINUTES * 60
+
+
+async def settle(persona: Persona, ctx: DecisionContext, grace: int = GRACE_MINUTES) -> bool:
+    """Rate the agent's waiting memories now, in one decision — none when nothing waits, or when
+    the agent took one less than ``grace`` game minutes ago (or this very tick). Returns whether
+    a decision was taken."""
+    mem = ctx.stream
+    state = ctx.memory.get("unrated")
+    if mem is None or not state or not state.get("ids"):
+        return False
+    last = state.get("rated")  # tick of the agent's last rating
+    if last is not None and (last == mem.tick or (mem.tick - last) * mem.memory.clock.tick_seconds < grace * 60):
+        return False
+    nodes = [mem.nodes[i] for i in state["ids"]]
+    provisional: dict[str, int] = {}
+    for n in nodes:
+        provisional.setdefault(n.description, n.importance)
+    texts = list(provisional)
+    rated = dict(zip(texts, await _decide(persona, texts, lambda: [provisional[d] for d in texts], ctx)))
+    for n in nodes:
+        mem.memory.rescore(mem.agent, n.id, rated[n.description])
+    ctx.memory["unrated"] = {"ids": [], "rated": mem.tick}
+    return True

@@ -133,6 +133,18 @@ class MemoryStream:
         """(n, m) cosine similarity of every memory to each of ``m`` unit query vectors (one BLAS call)."""
         return self.vectors() @ np.asarray(queries, dtype=np.float32).T
 
+    def set_importance(self, node_id: int, importance: int) -> int:
+        """Give node ``node_id`` its rated importance (it was added with a provisional one);
+        the description's cached score and the sum since the last reflection follow. Returns
+        the old importance."""
+        node = self.nodes[node_id]
+        old, node.importance = node.importance, int(min(10, max(1, importance)))
+        self._imp[node_id] = node.importance
+        self.importance_cache[node.description] = node.importance
+        if node.kind != "thought":
+            self.since_reflection += node.importance - old
+        return old
+
     def touch(self, ids: Iterable[int], tick: int) -> None:
         for i in ids:
             self.nodes[i].last_accessed = tick
@@ -159,6 +171,7 @@ class MemoryDelta:
     memories: list[dict] = field(default_factory=list)  # node rows
     accesses: list[tuple[str, int, int]] = field(default_factory=list)  # (agent, node id, tick)
     embeddings: list[tuple[str, str, int, bytes]] = field(default_factory=list)  # (key, model, dim, vector)
+    rescored: list[tuple[str, int, int]] = field(default_factory=list)  # (agent, node id, importance) rated later
 
     def __bool__(self) -> bool:
         return bool(self.memories or self.accesses or self.embeddings)
@@ -182,6 +195,7 @@ class Memory:
         self.streams: dict[str, MemoryStream] = {}
         self._rows: list[dict] = []
         self._accesses: list[tuple[str, int, int]] = []
+        self._rescored: list[tuple[str, int, int]] = []
         self._unseen: set[str] = set()  # keys of pending texts not in the cache yet
 
     @classmethod
@@ -217,6 +231,14 @@ class Memory:
         if node.embedding not in self.cache:
             self._unseen.add(node.embedding)
         return node
+
+    def rescore(self, agent: str, node_id: int, importance: int) -> None:
+        """Node ``node_id`` of ``agent`` gets its rated importance (see :mod:`~smallville.cognition.importance`);
+        the run store's row is updated with the next drain."""
+        s = self.stream(agent)
+        old = s.set_importance(node_id, importance)
+        if s.nodes[node_id].importance != old:
+            self._rescored.append((agent, node_id, s.nodes[node_id].importance))
 
     def seed(self, persona: Persona, tick: int = 0) -> list[MemoryNode]:
         """The persona's first memories (kind ``thought``, depth 0), keeping structured event facts."""
@@ -258,8 +280,8 @@ class Memory:
         or when ``batch`` of them are new to the cache."""
         if final or len(self._unseen) >= self.batch:
             self.flush()
-        delta = MemoryDelta(self._rows, self._accesses, self.cache.drain_new())
-        self._rows, self._accesses = [], []
+        delta = MemoryDelta(self._rows, self._accesses, self.cache.drain_new(), self._rescored)
+        self._rows, self._accesses, self._rescored = [], [], []
         return delta
 
     # ------------------------------------------------------------------ reading
@@ -316,7 +338,7 @@ class Memory:
         keys = sorted({n.embedding for s in mem.streams.values() for n in s.nodes})
         cache.preload(reader.embeddings(keys, model=cache.model).items())
         mem.flush()
-        mem._rows, mem._accesses = [], []
+        mem._rows, mem._accesses, mem._rescored = [], [], []
         cache.drain_new()
         return mem
 

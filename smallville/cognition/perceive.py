@@ -10,12 +10,11 @@ recorded once, and again only after it was out of the agent's attention for a wh
 The retention record (description → tick last attended) is plain data in the agent's
 cognition state, so it survives a checkpoint.
 
-:func:`remember` is the policy's perceive step for the events that survive: one
-``rate_importance`` decision for all of them, new observation nodes in the stream (their
-vectors are embedded later, batched with every other agent's new texts — see
-:mod:`~smallville.cognition.memory`), and a
-reflection when the importance of all memories (chats too, not thoughts) summed since the
-last one reaches the threshold.
+:func:`remember` is the policy's perceive step for the events that survive: new observation
+nodes in the stream (their vectors are embedded later, batched with every other agent's new
+texts — see :mod:`~smallville.cognition.memory`; their importance is rated in batches — see
+:mod:`~smallville.cognition.importance`), and a reflection when the importance of all memories
+(chats too, not thoughts) summed since the last one reaches the threshold.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ def awake(action: str) -> bool:
 
 
 def object_sentence(address: str, state: str) -> str:
-    """'the stove in Hobbs Cafe (cafe kitchen) is in use: cooking lunch'."""
+    """'the stove in Town Diner (kitchen) is in use: cooking lunch'."""
     parts = address.split(":")
     name = parts[-1]
     where = f" in {parts[0]} ({parts[1]})" if len(parts) >= 3 else ""
@@ -81,16 +80,23 @@ def attend(obs: Observation, recent: dict[str, int], settings: PerceptionSetting
 
 
 async def remember(persona: Persona, obs: Observation, ctx: DecisionContext) -> list[Any]:
-    """Store ``obs.events`` as observations (one importance decision) and reflect when due."""
+    """Store ``obs.events`` as observations and reflect when due.
+
+    Importance (see :mod:`~smallville.cognition.importance`): routine observations get the
+    rules' score; the others wait, and the agent's waiting memories are rated together once
+    the oldest has waited long enough — or now, when their provisional scores bring the sum
+    since the last reflection to the threshold, so that a reflection is triggered by rated
+    importance only."""
     from smallville.cognition import reflect  # reflect builds on retrieval; imported lazily
 
     mem = ctx.stream
     if mem is None or not obs.events:
         return []
-    items = [(p.description, "observation", p.subject) for p in obs.events]
-    scores = await importance.rate(persona, items, ctx)
-    nodes = [mem.add("observation", p.description, s, spo=(p.subject, p.predicate, p.object))
-             for p, s in zip(obs.events, scores)]
-    if mem.memory.reflect and mem.stream.since_reflection >= mem.memory.reflection.threshold:
+    nodes = importance.add(persona, ctx, [importance.New("observation", p.description, p.subject,
+                                                         spo=(p.subject, p.predicate, p.object)) for p in obs.events])
+    reflecting = mem.memory.reflect
+    if importance.due(ctx) or (reflecting and mem.stream.since_reflection >= mem.memory.reflection.threshold):
+        await importance.settle(persona, ctx, grace=0)
+    if reflecting and mem.stream.since_reflection >= mem.memory.reflection.threshold:
         nodes += await reflect.reflect(persona, ctx)
     return nodes

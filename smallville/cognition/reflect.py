@@ -29,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from smallville.cognition import importance
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.interface import DecisionContext
 from smallville.cognition.memory import MemoryNode
@@ -38,6 +39,7 @@ QUESTIONS = 3
 RECENT = 100
 MAX_INSIGHTS = 5
 MAX_EVIDENCE = 8
+INSIGHT_TOKENS = 480  # answer length of reflect_insights: 5 insights of up to 200 characters with their ids
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ async def reflect(persona: Persona, ctx: DecisionContext) -> list[MemoryNode]:
     """Reflect now: questions, retrieval, insights; returns the new thought nodes."""
     mem = ctx.stream
     agent, people = persona.name, mem.people
+    await importance.settle(persona, ctx)  # what waits is rated first: questions and retrieval see rated memories
     recent = mem.recent(RECENT)
     if not recent:
         return []
@@ -226,7 +229,8 @@ async def reflect(persona: Persona, ctx: DecisionContext) -> list[MemoryNode]:
             "reflect_insights", rng=ctx.rng,
             variables={"name": agent, "persona": _persona_line(persona), "question": q.text,
                        "max": MAX_INSIGHTS, "memories": _listing(sorted(nodes, key=lambda n: n.id), mem.time)},
-            rules=lambda: rules_insights(agent, q, nodes, people), parse=lambda v: parse_insights(v, shown))
+            rules=lambda: rules_insights(agent, q, nodes, people), parse=lambda v: parse_insights(v, shown),
+            max_tokens=INSIGHT_TOKENS)
 
     answers = await asyncio.gather(*(insights_for(q, found) for q, found in zip(questions, hits)))
     thoughts, said = [], set()

@@ -156,7 +156,7 @@ class RunWriter:
             raise
 
     def _write_memory(self, delta) -> None:
-        """New memory nodes, last-accessed updates and embedding vectors (a ``MemoryDelta``)."""
+        """New memory nodes, last-accessed updates, embedding vectors and later ratings (a ``MemoryDelta``)."""
         ids, c = self._agent_ids, self.con
         if delta.memories:
             c.executemany("INSERT INTO memories VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -168,6 +168,9 @@ class RunWriter:
                           [(ids[a], i, t) for a, i, t in delta.accesses])
         if delta.embeddings:
             c.executemany("INSERT OR IGNORE INTO embeddings VALUES (?, ?, ?, ?)", delta.embeddings)
+        if getattr(delta, "rescored", None):  # importance rated after the node was stored (after its insert)
+            c.executemany("UPDATE memories SET importance = ? WHERE agent = ? AND id = ?",
+                          [(imp, ids[a], i) for a, i, imp in delta.rescored])
 
     def add_llm_call(self, row: dict) -> None:
         """Queue one language-model call (a row from ``smallville.llm.wrappers.Record``); it is
