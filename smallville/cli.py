@@ -16,7 +16,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a world headless and record it under replays/")
-    r.add_argument("world", help="world file, e.g. worlds/town.yaml")
+    r.add_argument("world", nargs="?", help="world file, e.g. worlds/town.yaml (not with --resume)")
+    r.add_argument("--resume", metavar="RUN_DIR",
+                   help="go on with a stored run from its last checkpoint (same world, seed, backend, ablations "
+                        "and embedder); --hours counts from the checkpoint; the LLM budget is granted afresh")
+    r.add_argument("--budget-calls", type=int, metavar="N",
+                   help="with --resume: cap this session's LLM calls at N instead of the world's llm.budget.calls")
     span = r.add_mutually_exclusive_group()
     span.add_argument("--hours", type=float, help="game hours to simulate (default: to the world's end)")
     span.add_argument("--until", metavar='"YYYY-MM-DD HH:MM"', help="simulate until this game time")
@@ -29,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                    default=[], help="switch a faculty off (repeatable): memory (decisions see only the current "
                                     "observation), reflection, planning (act from the routine only) or "
                                     "conversation (never talk); recorded in the manifest's ablations")
-    r.add_argument("--embedder", choices=["minilm", "hashing"], default="minilm",
+    r.add_argument("--embedder", choices=["minilm", "hashing"],
                    help="memory embeddings: all-MiniLM-L6-v2 (default) or a fast hashing embedder (tests)")
     r.add_argument("--out", help="run directory (default: replays/<run-id>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -53,12 +58,31 @@ def main(argv: list[str] | None = None) -> int:
         return _replay(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
+        if args.command == "run" and args.resume is not None:
+            from smallville.runner import ResumeOptions, resume_run
+
+            if args.world is not None:
+                raise SmallvilleError("--resume RUN_DIR continues a stored run with its own world; "
+                                      "give no world file with it")
+            fixed = [flag for flag, v in (("--seed", args.seed), ("--llm", args.llm),
+                                          ("--replay-calls", args.replay_calls), ("--ablate", args.ablate or None),
+                                          ("--embedder", args.embedder), ("--out", args.out)) if v is not None]
+            if fixed:
+                raise SmallvilleError(f"{', '.join(fixed)}: not with --resume (a resumed run keeps the settings "
+                                      f"it was recorded with)")
+            print(resume_run(ResumeOptions(args.resume, args.hours, args.until, args.quiet,
+                                           budget_calls=args.budget_calls)))
+        elif args.command == "run":
             from smallville.runner import RunOptions, start_run
 
+            if args.world is None:
+                raise SmallvilleError("run: a world file is required, e.g. `python -m smallville run "
+                                      "worlds/town.yaml` (or --resume RUN_DIR to go on with a stored run)")
+            if args.budget_calls is not None:
+                raise SmallvilleError("--budget-calls: only with --resume (set llm.budget.calls in the world file)")
             run_dir = start_run(RunOptions(args.world, args.hours, args.until, args.seed, args.llm, args.out, args.quiet,
                                            replay_calls=args.replay_calls, ablate=tuple(args.ablate),
-                                           embedder=args.embedder))
+                                           embedder=args.embedder or "minilm"))
             print(run_dir)
         elif args.command == "inspect":
             from smallville.inspect import inspect_run, render_text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import sys
 import time
@@ -12,15 +13,16 @@ from pathlib import Path
 
 from smallville import __version__
 from smallville.cognition.decisions import Decider
-from smallville.cognition.embedding import EmbeddingCache, make_embedder
+from smallville.cognition.embedding import EmbeddingCache, embedder_for_model, make_embedder
 from smallville.cognition.memory import Memory
 from smallville.cognition.agent import AgentPolicy
 from smallville.engine.engine import Engine, TickRecord
-from smallville.errors import ConfigError, SmallvilleError
+from smallville.errors import ConfigError, RunStoreError, SmallvilleError
 from smallville.llm import factory
-from smallville.store.runstore import RunWriter
+from smallville.store.runstore import RunReader, RunWriter
 from smallville.world.clock import Clock
 from smallville.world.config import TIME_FORMAT
+from smallville.world.state import WorldState
 from smallville.world.world import World, load_world
 
 ABLATIONS = ("memory", "reflection", "planning", "conversation")
@@ -141,7 +143,7 @@ def start_run(opts: RunOptions) -> Path:
         st = engine.snapshot()
         if memory is not None:  # the vectors still waiting for a batch
             writer.record_memory(memory.drain(final=True))
-        writer.checkpoint(st.tick, st.to_json())
+        writer.checkpoint(st.tick, checkpoint_json(st, memory))
         extra = {"llm": stack.usage.summary()} if stack else {}
         if memory is not None:
             extra["memory"] = memory.stats()
@@ -150,6 +152,186 @@ def start_run(opts: RunOptions) -> Path:
         if hasattr(chosen.lm, "close"):
             chosen.lm.close()
     return run_dir
+
+
+def checkpoint_json(st, memory: Memory | None) -> str:
+    """The checkpoint text: the world state, plus what of memory the stored rows cannot give
+    back as of the checkpoint's tick (importances rated later update earlier rows; the sum
+    since the last reflection; cached ratings that differ from the first one stored)."""
+    d = st.to_dict()
+    if memory is not None:
+        mem = {}
+        for name, s in memory.streams.items():
+            first: dict[str, int] = {}
+            for n in s.nodes:
+                first.setdefault(n.description, n.importance)
+            mem[name] = {"importance": [n.importance for n in s.nodes], "since_reflection": s.since_reflection,
+                         "importance_cache": {k: v for k, v in s.importance_cache.items() if first.get(k) != v}}
+        d["memory"] = mem
+    return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _restore_memory(memory: Memory, saved: dict) -> list[tuple[int, str, int]]:
+    """Put the checkpoint's memory extras back; returns (importance, agent, id) of the nodes whose
+    stored row was rated after the checkpoint (to set back in the run store)."""
+    fixes = []
+    for name, m in saved.items():
+        s = memory.stream(name)
+        imps = m.get("importance", [])
+        if len(imps) != len(s):
+            raise RunStoreError(f"checkpoint of {name!r}: {len(imps)} memories, the run store has {len(s)}")
+        for n, imp in zip(s.nodes, imps):
+            if n.importance != imp:
+                fixes.append((imp, name, n.id))
+                n.importance = imp
+                s._imp[n.id] = imp
+        s.importance_cache = {}
+        for n in s.nodes:
+            s.importance_cache.setdefault(n.description, n.importance)
+        s.importance_cache.update(m.get("importance_cache", {}))
+        s.since_reflection = float(m.get("since_reflection", s.since_reflection))
+    return fixes
+
+
+PER_TICK_TABLES = ("ticks", "agent_states", "events", "object_states", "decisions", "llm_calls", "memories",
+                   "memory_access", "checkpoints")
+
+
+@dataclass
+class ResumeOptions:
+    run: str
+    hours: float | None = None  # game hours more, from the checkpoint resumed from
+    until: str | None = None
+    quiet: bool = False
+    budget_calls: int | None = None  # a calls cap for this session instead of the world's llm.budget.calls
+
+
+def resume_run(opts: ResumeOptions) -> Path:
+    """Go on with a stored run from its last checkpoint (a run the budget stopped, one that
+    was interrupted, or a complete one, to a later time), recording into the same store.
+
+    The rows recorded after the checkpoint are deleted first, in one transaction, so the log
+    stays contiguous. The world file, seed, backend, ablations and embedder are the run's.
+    The LLM budget is per session: a resumed run gets a fresh budget of the world's size
+    (``llm.budget``), or ``budget_calls`` calls."""
+    run_dir = Path(opts.run)
+    if not (run_dir / "run.db").exists():
+        raise RunStoreError(f"{run_dir}: not a run directory (no run.db); --resume needs a directory "
+                            f"written by `smallville run`")
+    reader = RunReader(run_dir)
+    try:
+        manifest = dict(reader.manifest)
+        last = reader.last_tick()
+        cp = reader.checkpoint_at(last) if last is not None else None
+        if cp is None:
+            raise RunStoreError(f"{run_dir}: no checkpoint to resume from")
+        tick, state_json = cp
+        saved = json.loads(state_json)
+        state = WorldState.from_dict(saved)
+        world_file = manifest.get("world_file")
+        if not world_file or not Path(world_file).exists():
+            raise RunStoreError(f"{run_dir}: the run's world file {world_file!r} is not there (resume from the "
+                                f"directory the run was started in)")
+        world = load_world(world_file)
+        if manifest.get("world_hash") and world.file_hash != manifest["world_hash"]:
+            raise RunStoreError(f"{world_file}: the world (or a file it names) changed since the run was "
+                                f"recorded; resuming needs the same world")
+        cfg = world.config
+        clock = Clock(cfg.start, cfg.tick_seconds)
+        ablations = list(manifest.get("ablations", []))
+        seed = int(manifest["seed"])
+        memory = None
+        if "memory" not in ablations:
+            model = reader.meta.get("embedder")
+            if model is None:
+                raise RunStoreError(f"{run_dir}: the run names no embedder")
+            cache = EmbeddingCache(embedder_for_model(model))
+            memory = Memory.load(reader, tick, cache, agents=[r.persona.name for r in world.residents],
+                                 reflect="reflection" not in ablations)
+        fixes = _restore_memory(memory, saved.get("memory", {})) if memory is not None else []
+    finally:
+        reader.close()
+
+    stop = _resume_end(opts, world, clock, tick)
+    if opts.budget_calls is not None:
+        if opts.budget_calls < 1:
+            raise SmallvilleError(f"--budget-calls: expected a positive number, got {opts.budget_calls}")
+    llm = cfg.llm if opts.budget_calls is None else cfg.llm.model_copy(
+        update={"budget": cfg.llm.budget.model_copy(update={"calls": opts.budget_calls})})
+    chosen = choose_backend(manifest["backend"], world, manifest.get("replay_calls"))
+    if not opts.quiet:
+        print(chosen.line, file=sys.stderr)
+        print(f"resuming {run_dir} at tick {tick} ({clock.time_at(tick):%Y-%m-%d %H:%M})", file=sys.stderr)
+
+    writer = RunWriter.open_existing(run_dir)
+    c = writer.con
+    c.execute("BEGIN")
+    try:
+        for t in PER_TICK_TABLES:
+            c.execute(f"DELETE FROM {t} WHERE tick > ?", (tick,))
+        if fixes:
+            ids = writer._agent_ids
+            c.executemany("UPDATE memories SET importance = ? WHERE agent = ? AND id = ?",
+                          [(imp, ids[name], i) for imp, name, i in fixes])
+        c.execute("COMMIT")
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+    resumed = list(manifest.get("resumed", [])) + [
+        {"from_tick": tick, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}]
+    writer.write_manifest(status="running", resumed=resumed,
+                          game_end=clock.time_at(stop).strftime(TIME_FORMAT))
+
+    policy = AgentPolicy({r.persona.name: r.persona for r in world.residents}, ablations)
+    stack = factory.wrap(chosen, llm, writer.add_llm_call) if chosen.lm is not None else None
+    decider = Decider(stack.lm if stack else None, temperature=llm.temperature, max_tokens=llm.max_tokens)
+    engine = Engine(world, policy, seed, recorder=writer, concurrency=llm.concurrency, decider=decider,
+                    memory=memory, state=state)
+    status = "interrupted"
+    try:
+        spent = asyncio.run(_drive(engine, writer, stop, clock, opts.quiet, stack))
+        status = "budget_exhausted" if spent else "complete"
+        if spent and not opts.quiet:
+            print(f"stopped at tick {engine.state.tick}: {spent}; resume again (--budget-calls N raises the "
+                  f"calls cap)", file=sys.stderr)
+    finally:
+        st = engine.snapshot()
+        if memory is not None:
+            writer.record_memory(memory.drain(final=True))
+        writer.checkpoint(st.tick, checkpoint_json(st, memory))
+        extra = {"llm": _llm_totals(writer)} if stack else {}
+        if memory is not None:
+            extra["memory"] = memory.stats()
+        writer.close(status=status, last_tick=st.tick, last_time=clock.time_at(st.tick).strftime(TIME_FORMAT),
+                     digest=st.digest, **extra)
+        if hasattr(chosen.lm, "close"):
+            chosen.lm.close()
+    return run_dir
+
+
+def _resume_end(opts: ResumeOptions, world: World, clock: Clock, tick: int) -> int:
+    last = clock.tick_at(world.config.end)
+    if opts.hours is not None:
+        if not opts.hours > 0:
+            raise SmallvilleError(f"--hours: expected a positive number, got {opts.hours}")
+        stop = min(last, tick + clock.ticks_in(opts.hours * 3600))
+    elif opts.until is not None:
+        stop = end_tick(RunOptions(str(world.path), until=opts.until), world, clock)
+    else:
+        stop = last
+    if stop <= tick:
+        raise SmallvilleError(f"the run is already at {clock.time_at(tick):%Y-%m-%d %H:%M} (tick {tick}); "
+                              f"nothing to resume up to {clock.time_at(stop):%Y-%m-%d %H:%M}")
+    return stop
+
+
+def _llm_totals(writer: RunWriter) -> dict:
+    """The run's language-model totals over every session, from the calls on record."""
+    row = writer.con.execute(
+        """SELECT COALESCE(SUM(requests * (cached = 0)), 0), COALESCE(SUM(cached), 0),
+                  COALESCE(SUM(tokens_in * (cached = 0)), 0), COALESCE(SUM(tokens_out * (cached = 0)), 0),
+                  COALESCE(SUM(error IS NOT NULL AND error_kind IS NOT 'budget'), 0) FROM llm_calls""").fetchone()
+    return dict(zip(("calls", "cache_hits", "tokens_in", "tokens_out", "errors"), (int(v) for v in row)))
 
 
 async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, quiet: bool,
@@ -171,7 +353,7 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
             st = engine.snapshot()
             if engine.memory is not None:
                 writer.record_memory(engine.memory.drain(final=True))
-            writer.checkpoint(st.tick, st.to_json())
+            writer.checkpoint(st.tick, checkpoint_json(st, engine.memory))
         now = time.perf_counter()
         if stack is not None:
             spent = stack.budget.spent
