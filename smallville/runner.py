@@ -132,26 +132,33 @@ def start_run(opts: RunOptions) -> Path:
     decider = Decider(stack.lm if stack else None, temperature=cfg.llm.temperature, max_tokens=cfg.llm.max_tokens)
     engine = Engine(world, policy, seed, recorder=writer, concurrency=cfg.llm.concurrency, decider=decider,
                     memory=memory)
+    _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,
+              hint="raise llm.budget in the world file to go on",
+              llm_totals=lambda: stack.usage.summary())
+    return run_dir
+
+
+def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: int, clock: Clock, quiet: bool,
+              hint: str, llm_totals) -> None:
+    """Drive the engine to ``stop``; whatever happens, checkpoint and close the run."""
     status = "interrupted"
     try:
-        spent = asyncio.run(_drive(engine, writer, stop, clock, opts.quiet, stack))
+        spent = asyncio.run(_drive(engine, writer, stop, clock, quiet, stack))
         status = "budget_exhausted" if spent else "complete"
-        if spent and not opts.quiet:
-            print(f"stopped at tick {engine.state.tick}: {spent}; raise llm.budget in the world file to go on",
-                  file=sys.stderr)
+        if spent and not quiet:
+            print(f"stopped at tick {engine.state.tick}: {spent}; {hint}", file=sys.stderr)
     finally:
         st = engine.snapshot()
         if memory is not None:  # the vectors still waiting for a batch
             writer.record_memory(memory.drain(final=True))
         writer.checkpoint(st.tick, checkpoint_json(st, memory))
-        extra = {"llm": stack.usage.summary()} if stack else {}
+        extra = {"llm": llm_totals()} if stack else {}
         if memory is not None:
             extra["memory"] = memory.stats()
         writer.close(status=status, last_tick=st.tick, last_time=clock.time_at(st.tick).strftime(TIME_FORMAT),
                      digest=st.digest, **extra)
         if hasattr(chosen.lm, "close"):
             chosen.lm.close()
-    return run_dir
 
 
 def checkpoint_json(st, memory: Memory | None) -> str:
@@ -287,25 +294,9 @@ def resume_run(opts: ResumeOptions) -> Path:
     decider = Decider(stack.lm if stack else None, temperature=llm.temperature, max_tokens=llm.max_tokens)
     engine = Engine(world, policy, seed, recorder=writer, concurrency=llm.concurrency, decider=decider,
                     memory=memory, state=state)
-    status = "interrupted"
-    try:
-        spent = asyncio.run(_drive(engine, writer, stop, clock, opts.quiet, stack))
-        status = "budget_exhausted" if spent else "complete"
-        if spent and not opts.quiet:
-            print(f"stopped at tick {engine.state.tick}: {spent}; resume again (--budget-calls N raises the "
-                  f"calls cap)", file=sys.stderr)
-    finally:
-        st = engine.snapshot()
-        if memory is not None:
-            writer.record_memory(memory.drain(final=True))
-        writer.checkpoint(st.tick, checkpoint_json(st, memory))
-        extra = {"llm": _llm_totals(writer)} if stack else {}
-        if memory is not None:
-            extra["memory"] = memory.stats()
-        writer.close(status=status, last_tick=st.tick, last_time=clock.time_at(st.tick).strftime(TIME_FORMAT),
-                     digest=st.digest, **extra)
-        if hasattr(chosen.lm, "close"):
-            chosen.lm.close()
+    _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,
+              hint="resume again (--budget-calls N raises the calls cap)",
+              llm_totals=lambda: _llm_totals(writer))
     return run_dir
 
 

@@ -103,26 +103,6 @@ def rules_importance(agent: str, description: str, kind: str = "observation", *,
     return max(1, min(10, score))
 
 
-def variables(persona: Persona, descriptions: Sequence[str]) -> dict[str, Any]:
-    return {"name": persona.name,
-            "persona": f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)}). "
-                       f"{persona.background}",
-            "count": len(descriptions),
-            "memories": "\n".join(f"{i + 1}. {d}" for i, d in enumerate(descriptions))}
-
-
-def parse(value: Any, n: int) -> list[int]:
-    ratings = value.get("ratings") if isinstance(value, dict) else None
-    if not isinstance(ratings, list) or len(ratings) != n:
-        raise InvalidAnswer(f"expected {n} ratings, got {ratings!r}")
-    out = []
-    for r in ratings:
-        if isinstance(r, bool) or not isinstance(r, (int, float)):
-            raise InvalidAnswer(f"a rating is not a number: {r!r}")
-        out.append(max(1, min(10, round(r))))
-    return out
-
-
 BATCH_MINUTES = 60  # the longest a memory waits for its rating (game minutes), see the module doc
 GRACE_MINUTES = 10  # a retrieval this soon after a rating does not ask for another
 
