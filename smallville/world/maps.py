@@ -384,13 +384,16 @@ def load_tiled(path: Path) -> TileMap:
             raise ConfigError(path, w, f"spawn {o['name']!r} at tile ({x}, {y}) is on a wall")
         spawns[o["name"].strip()] = (x, y)
     tilesets = []
-    for i, ts in enumerate(doc.get("tilesets") or []):
+    raw_tilesets = doc.get("tilesets") or []
+    if not isinstance(raw_tilesets, list):
+        raise ConfigError(path, "tilesets", f"expected a list of tilesets, got {type(raw_tilesets).__name__}")
+    for i, ts in enumerate(raw_tilesets):
         if isinstance(ts, dict) and isinstance(ts.get("image"), str) and isinstance(ts.get("firstgid"), int):
             try:
                 tilesets.append(Tileset(str((Path(path).parent / ts["image"]).resolve()), ts["firstgid"],
                                         int(ts.get("columns") or 1), int(ts.get("tilewidth") or tw),
                                         int(ts.get("tileheight") or th), int(ts.get("tilecount") or 0)))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ConfigError(path, f"tilesets[{i}]", "malformed tileset") from None
     return build_map(name=Path(path).stem, width=width, height=height, tile_size=tw, walkable=walkable,
                      ground=ground, sectors=sectors, sector_grid=sector_grid, arenas=arenas, objects=objs,
