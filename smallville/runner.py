@@ -348,7 +348,7 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
         now = time.perf_counter()
         if stack is not None:
             spent = stack.budget.spent
-        if not quiet and (now - last_post > 0.5 or spent):
+        if not quiet and (now - last_post > 0.5 or spent or rec.tick >= stop):
             last_post = now
             u = stack.usage if stack is not None else None
             llm = (f"llm calls {u.calls} cached {u.cache_hits} tokens {u.tokens_in}+{u.tokens_out} errors {u.errors}"
