@@ -17,7 +17,7 @@ from smallville.cognition.embedding import EmbeddingCache, embedder_for_model, m
 from smallville.cognition.memory import Memory
 from smallville.cognition.agent import AgentPolicy
 from smallville.engine.engine import Engine, TickRecord
-from smallville.errors import ConfigError, RunStoreError, SmallvilleError
+from smallville.errors import RunStoreError, SmallvilleError
 from smallville.llm import factory
 from smallville.store.runstore import RunReader, RunWriter
 from smallville.world.clock import Clock

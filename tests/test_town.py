@@ -1,7 +1,6 @@
 """The shipped worlds: the town's done-when checks from the foundation issue."""
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess

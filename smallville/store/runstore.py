@@ -12,7 +12,10 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:  # numpy is imported lazily where vectors are read
+    import numpy as np
 
 from smallville.errors import RunStoreError
 
