@@ -184,3 +184,33 @@ def test_decisions_are_counted_by_type(runs):
     assert counts["plan_day"] <= 2 * len(r.agents)  # one a day, not one an hour
     assert per_agent_day <= 45
     assert ratings <= 25  # importance is rated in batches, not once per agent per tick (that was 75 here)
+
+
+def test_no_two_residents_using_objects_share_a_tile(runs):
+    """Seats (issue 9), read from the store over the whole run: at every tick, the residents
+    standing on the seat their current action uses are on tiles of their own."""
+    r = runs["party"]
+    names = r.agents
+    pos: dict[str, tuple[int, int]] = {}
+    seat: dict[str, tuple[int, int] | None] = {}
+    rows = r.con.execute("SELECT tick, agent, x, y, NULL AS kind, NULL AS data FROM agent_states UNION ALL "
+                         "SELECT tick, agent, NULL, NULL, kind, data FROM events "
+                         "WHERE kind IN ('action', 'conversation_start') ORDER BY tick").fetchall()
+    checked = used = 0
+    for tick_rows in _by_tick(rows):
+        for row in tick_rows:
+            name = names[row["agent"]]
+            if row["kind"] == "action":
+                d = json.loads(row["data"])
+                seat[name] = tuple(d["tile"]) if d.get("object") else None
+            elif row["kind"] == "conversation_start":  # both leave what they were using
+                seat[name] = seat[json.loads(row["data"])["with"]] = None
+            else:
+                pos[name] = (row["x"], row["y"])
+        seated = [pos[n] for n, t in seat.items() if t is not None and pos.get(n) == t]
+        assert len(seated) == len(set(seated)), (tick_rows[0]["tick"], seated)
+        checked += 1
+        used += len(seated)
+    taken = list(r.events(kind="object_taken"))
+    print(f"\nseats: {checked} ticks checked, {used} resident-ticks on an object, {len(taken)} times an object was full")
+    assert checked > 1000 and used > 0

@@ -28,7 +28,9 @@ from smallville.cognition import importance
 from smallville.cognition import plan as P
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.interface import ConversationView, DecisionContext, Observation, Turn
+from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
+from smallville.world.clock import long_date, weekday
 
 NEWS_MIN_IMPORTANCE = 9  # news other than events: memories at least this important
 NEWS_MAX_AGE = dt.timedelta(days=2)
@@ -62,13 +64,13 @@ def event_sentence(ev: dict, speaker: str, now: dt.datetime, declined: bool = Fa
     return f"Have you heard? {ev['host']} is hosting a {ev['name']} at {where} {when}.{tail}"
 
 
-def news_items(agent: str, stream: Any, memory: dict, partner: str, now: dt.datetime) -> list[dict]:
+def news_items(agent: str, stream: Any, state: ResidentState, partner: str, now: dt.datetime) -> list[dict]:
     """What ``agent`` could tell ``partner``, most important first: upcoming events it may pass
     on, then other recent, important news — neither told to nor heard from the partner yet."""
     if stream is None:
         return []
     nodes = stream.nodes
-    told = set(memory.get("told", {}).get(partner, []))
+    told = set(state.told.get(partner, []))
     items: list[dict] = []
     for key, k in P.known_events(nodes, agent).items():
         ev = k["event"]
@@ -189,7 +191,7 @@ def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, i
     so_far = "\n".join(f"{l.speaker}: {l.text}" for l in conv.lines) or "(nothing yet: you speak first)"
     return {"name": persona.name, "persona": P.persona_line(persona), "partner": conv.partner,
             "relationship": persona.relationships.get(conv.partner, "someone from town"),
-            "time": obs.now.strftime("%A %H:%M"), "place": P.sector(conv.place) or "outside",
+            "time": f"{weekday(obs.now)} {obs.now:%H:%M}", "place": P.sector(conv.place) or "outside",
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
             "news": "\n".join(f"- {it['text']}" for it in items[:3]) or "- nothing new",
             "conversation": so_far}
@@ -220,7 +222,7 @@ async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: C
     stream = ctx.stream
     if stream is not None:  # its news and what it retrieves are ranked by rated importance
         await importance.settle(persona, ctx)
-    items = news_items(persona.name, stream, ctx.memory, conv.partner, obs.now)
+    items = news_items(persona.name, stream, ctx.state, conv.partner, obs.now)
     events = P.known_events(stream.nodes, persona.name) if stream is not None else {}
     memories: list[str] = []
     if stream is not None:
@@ -236,7 +238,7 @@ async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: C
 
 def _event_memory(ev: dict, me: str, partner: str) -> str:
     start, end = P.event_times(ev)
-    return (f"{ev['host']} is hosting a {ev['name']} at {P.sector(ev['place'])} on {start:%A} {start:%B} {start.day} "
+    return (f"{ev['host']} is hosting a {ev['name']} at {P.sector(ev['place'])} on {long_date(start)} "
             f"from {start:%H:%M} to {end:%H:%M}; {partner} told {me} about it")
 
 
@@ -245,7 +247,7 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
     """Store the conversation in the agent's memory and note what was told; events the agent
     now goes to today become salient (see :class:`~smallville.cognition.agent.AgentPolicy`)."""
     me, partner = persona.name, conv.partner
-    told = ctx.memory.setdefault("told", {}).setdefault(partner, [])
+    told = ctx.state.told.setdefault(partner, [])
     new: list[tuple[str, str, dict | None]] = []  # (kind, description, facts)
     topics: list[str] = []
     for line in conv.lines:
@@ -261,7 +263,7 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
                 topics.append(f"the {ev['name']}")
                 if line.speaker == partner:
                     new.append(("chat", _event_memory(ev, me, partner), {"event": ev, "heard_from": partner}))
-                    P.learn_place(ctx.memory, ev["place"])
+                    ctx.state.learn_place(ev["place"])
             elif t == "news":
                 key = news_key(f["text"])
                 if key not in told:
@@ -276,11 +278,11 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
                     intent = "attend" if f["accept"] else "decline"
                     verb = "is going to" if f["accept"] else "has decided not to go to"
                     new.append(("plan", f"{me} {verb} the {ev['name']} at {P.sector(ev['place'])} on "
-                                        f"{start:%A} {start:%B} {start.day} at {start:%H:%M}",
+                                        f"{long_date(start)} at {start:%H:%M}",
                                 {"event": ev, "intent": intent}))
                     if f["accept"] and plan is not None and start.date().isoformat() == plan["day"] \
                             and not any(b.get("event") == f["event"] for b in plan["blocks"]):
-                        ctx.memory.setdefault("salient", []).append(f["event"])
+                        ctx.state.salient.append(f["event"])
                 else:
                     will = "will come to" if f["accept"] else "will not come to"
                     new.append(("chat", f"{partner} said they {will} the {ev['name']}", None))

@@ -18,6 +18,7 @@ from typing import Any
 from smallville.errors import RunStoreError
 from smallville.store.runstore import RunReader, read_manifest
 from smallville.viewer.scene import Scene
+from smallville.world.clock import weekday
 
 MARKER_KINDS = ("conversation", "gathering")  # events drawn on the timeline
 MAX_STEP = 1.5  # tiles: a bigger jump between two ticks is a teleport, not a walk
@@ -196,7 +197,7 @@ class SnapshotSource:
         days = []
         day = dt.datetime.combine(start.date(), dt.time()) + dt.timedelta(days=1)
         while day <= end:
-            days.append((int(math.ceil(self.scene.tick_at(day))), day.strftime("%a %d")))
+            days.append((int(math.ceil(self.scene.tick_at(day))), f"{weekday(day)[:3]} {day.day:02d}"))
             day += dt.timedelta(days=1)
         return Timeline(self.first, self.last, tuple(self._markers), tuple(days))
 
