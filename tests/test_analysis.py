@@ -211,3 +211,14 @@ def test_cli_analyze_json_and_report(run, tmp_path):
 def test_cli_analyze_bad_run_exits_2(tmp_path):
     r = run_cli("analyze", str(tmp_path))
     assert r.returncode == 2 and "not a run directory" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_viewer_timeline_marks_the_gathering(run):
+    from smallville.store.runstore import RunReader
+    from smallville.viewer.snapshot import detected_gatherings
+
+    r = RunReader(run)
+    marks = detected_gatherings(r)
+    r.close()
+    assert [(m.kind, m.tick, m.end) for m in marks] == [("gathering", 60, 105)]
+    assert "Cafe:cafe" in marks[0].label and "Bob" in marks[0].label

@@ -160,16 +160,27 @@ def find(data: RunData) -> list[dict]:
 # ---------------------------------------------------------------- known events
 
 
+def _stamp(v) -> str | None:
+    """A stored date-time ("YYYY-MM-DD HH:MM" or ISO) as "YYYY-MM-DD HH:MM"."""
+    try:
+        return dt.datetime.fromisoformat(str(v)).strftime(TIME)
+    except ValueError:
+        return None
+
+
 def known_events(data: RunData) -> dict[str, dict]:
     """Events the personas declare (first memories) and plan blocks name, by ``name@start``."""
     out: dict[str, dict] = {}
     for name, p in data.personas.items():
         for m in p.get("first_memories") or []:
             ev = m.get("event") if isinstance(m, dict) else None
-            if isinstance(ev, dict) and ev.get("name") and ev.get("start") and ev.get("end"):
-                out.setdefault(f"{ev['name']}@{ev['start']}", {
+            if not isinstance(ev, dict) or not ev.get("name"):
+                continue
+            start, end = _stamp(ev.get("start")), _stamp(ev.get("end"))
+            if start and end:
+                out.setdefault(f"{ev['name']}@{start}", {
                     "name": ev["name"], "host": name, "place": arena_of(ev.get("place") or ""),
-                    "start": ev["start"], "end": ev["end"]})
+                    "start": start, "end": end})
     for e in data.events("plan"):
         d = e["data"] if isinstance(e["data"], dict) else {}
         day = d.get("day")
@@ -178,12 +189,15 @@ def known_events(data: RunData) -> dict[str, dict]:
             if not key or key in out or "@" not in key or not day:
                 continue
             ev_name, ev_start = key.rsplit("@", 1)
+            ev_start = _stamp(ev_start)
+            if ev_start is None or f"{ev_name}@{ev_start}" in out:
+                continue
             try:
                 d0 = dt.datetime.strptime(day, "%Y-%m-%d")
                 end = d0 + dt.timedelta(minutes=_minutes(b["end"]))
             except (ValueError, KeyError):
                 continue
-            out[key] = {"name": ev_name, "host": None, "place": arena_of(b.get("place") or ""),
+            out[f"{ev_name}@{ev_start}"] = {"name": ev_name, "host": None, "place": arena_of(b.get("place") or ""),
                         "start": ev_start, "end": end.strftime(TIME)}
     return out
 

@@ -43,6 +43,7 @@ def diffusion(result: dict) -> bytes:
         ax.step(xs, ys, where="post", color=COLOURS[i % len(COLOURS)], lw=2,
                 label=f"{name}: {d['start']} → {d['end']}")
     ax.set_ylim(0, max(pop, 1) + 0.5)
+    ax.set_xlim(_when(result["start"]), _when(result["end"]))
     ax.set_ylabel(f"residents who know (of {pop})")
     ax.set_title("Information diffusion: who knows each tracked fact")
     _time_axis(ax)
@@ -84,21 +85,27 @@ def network(result: dict) -> bytes:
 def gatherings(result: dict) -> bytes:
     gs = result["gatherings"]
     places = sorted({g["place"] for g in gs})
-    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.6 * len(places) + 1.5)))
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.8 * len(places) + 1.5)))
     start, end = _when(result["start"]), _when(result["end"])
+    span = end - start
     for g in gs:
         y = places.index(g["place"])
         s, e = _when(g["start"]), _when(g["end"])
         colour = "#d62728" if g["event"] else "#1f77b4"
-        ax.barh(y, e - s, left=s, height=0.5, color=colour, alpha=0.8)
-        label = f"{len(g['attendees'])} people" + (f" — {g['event']['name']}" if g["event"] else "")
-        ax.text(e + (end - start) * 0.01, y, label, va="center", fontsize=8)
+        # at least 0.6 % of the axis wide, so a short gathering on a long run stays visible
+        ax.barh(y, max(e - s, span * 0.006), left=s, height=0.5, color=colour, alpha=0.85)
+        label = (f"{s:%H:%M}–{e:%H:%M}: {len(g['attendees'])} people"
+                 + (f" ({g['event']['name']})" if g["event"] else ""))
+        right = e + span * 0.01
+        ha = "left" if right < end - span * 0.3 else "right"
+        ax.text(right if ha == "left" else s - span * 0.01, y, label, va="center", ha=ha, fontsize=8)
     ax.set_yticks(range(len(places)), places)
-    ax.set_xlim(start, end + (end - start) * 0.25)
+    ax.set_xlim(start, end)
     ax.set_ylim(-0.8, max(len(places), 1) - 0.2)
     _time_axis(ax)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Emergent gatherings (red: matches a known event)")
+    ax.set_title("Emergent gatherings: ≥ 3 residents off their routines in one place for ≥ 30 min "
+                 "(red: a known event)", fontsize=10)
     if not gs:
         ax.text(0.5, 0.5, "no gatherings found", ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
@@ -111,22 +118,25 @@ def decisions(result: dict) -> bytes:
     for name, d in by.items():
         fac.setdefault(d["faculty"], []).append((name, d["decisions"], d["fallbacks"]))
     order = sorted(fac, key=lambda f: -sum(n for _, n, _ in fac[f]))
-    fig, ax = plt.subplots(figsize=(9, 4))
+    colour = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(sorted(by))}
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     for x, f in enumerate(order):
         bottom = 0
-        for i, (name, n, fb) in enumerate(sorted(fac[f])):
-            ax.bar(x, n, bottom=bottom, color=COLOURS[i % len(COLOURS)], edgecolor="white")
-            if n > 0.04 * max(1, result["llm"]["decisions"]):
-                ax.text(x, bottom + n / 2, f"{name}\n{n}" + (f" ({fb} fallback)" if fb else ""), ha="center",
-                        va="center", fontsize=7, color="white")
+        for name, n, fb in sorted(fac[f]):
+            ax.bar(x, n, bottom=bottom, color=colour[name], edgecolor="white",
+                   label=f"{name}: {n}" + (f" ({fb} fell back to rules)" if fb else ""))
+            if fb:
+                ax.bar(x, fb, bottom=bottom + n - fb, color="none", edgecolor="black", hatch="///", lw=0)
             bottom += n
     days, people = result["llm"]["game_days"], len(result["residents"])
     ax.set_xticks(range(len(order)), order)
     ax.set_ylabel("decisions")
     ax.set_title(f"Decisions by faculty: {result['llm']['decisions']} in all, "
                  f"{result['llm']['decisions_per_resident_per_day']:.1f} per resident per game day "
-                 f"({people} residents, {days:.2f} days)")
+                 f"({people} residents, {days:.2f} days)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    if not order:
+    if order:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="decision", title_fontsize=8)
+    else:
         ax.text(0.5, 0.5, "no decisions recorded", ha="center", transform=ax.transAxes)
     return _png(fig)
