@@ -63,14 +63,15 @@ def plot_curves(summary: dict) -> bytes:
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
     axes = axes[0]
     for ax, (fact, c) in zip(axes, facts.items()):
-        for run in c["runs"]:
+        for i, run in enumerate(c["runs"]):
             xs = [dt.datetime.strptime(t, "%Y-%m-%d %H:%M") for t in run["times"]]
-            ax.step(xs, run["counts"], where="post", color="#1f77b4", alpha=0.3, lw=1)
+            ax.step(xs, run["counts"], where="post", color="#1f77b4", alpha=0.45, lw=1.5,
+                    label=f"each of {len(c['runs'])} runs" if i == 0 else None)
         same = [r for r in c["runs"] if r["times"] == c["runs"][0]["times"]]
         if same:
             xs = [dt.datetime.strptime(t, "%Y-%m-%d %H:%M") for t in same[0]["times"]]
-            ax.step(xs, np.mean([r["counts"] for r in same], axis=0), where="post", color="#d62728", lw=2.5,
-                    label=f"mean of {len(same)} runs")
+            ax.step(xs, np.mean([r["counts"] for r in same], axis=0), where="post", color="#d62728", lw=2,
+                    ls="--", label="mean")
             ax.legend(loc="upper left")
         ax.set_ylim(0, c["population"] + 0.5)
         ax.set_title(f"who knows “{fact}” (each run, and the mean)")
@@ -80,8 +81,8 @@ def plot_curves(summary: dict) -> bytes:
     ax = axes[-1]
     for run in summary["density_curves"]:
         xs = [dt.datetime.strptime(t, "%Y-%m-%d %H:%M") for t in run["times"]]
-        ax.plot(xs, run["density"], color="#2ca02c", alpha=0.5, lw=1)
-    ax.set_ylim(0, 1)
+        ax.plot(xs, run["density"], color="#2ca02c", alpha=0.6, lw=1.5)
+    ax.set_ylim(0, 1.05)
     ax.set_title("network density, each run")
     ax.set_ylabel("density η")
     plots._time_axis(ax)
@@ -102,19 +103,26 @@ def plot_metrics(summary: dict) -> bytes:
         ax.axis("off")
     for ax, (name, s) in zip(axes.flat, items):
         vals = s["values"]
-        ax.scatter(vals, [0] * len(vals), color="#1f77b4", alpha=0.6, zorder=3, label="runs")
+        seen: dict[float, int] = {}
+        ys = []
+        for v in vals:  # equal values stack upwards, so every run shows
+            ys.append(0.12 * seen.get(v, 0))
+            seen[v] = seen.get(v, 0) + 1
+        ax.scatter(vals, ys, color="#1f77b4", alpha=0.7, s=18, zorder=3)
         lo, hi = s["ci95"]
-        ax.errorbar([s["mean"]], [0.5], xerr=[[s["mean"] - lo], [hi - s["mean"]]], fmt="o", color="#d62728",
+        top = max(ys) + 0.35
+        ax.errorbar([s["mean"]], [top], xerr=[[s["mean"] - lo], [hi - s["mean"]]], fmt="o", color="#d62728",
                     capsize=4, zorder=4)
-        ax.set_ylim(-0.6, 1.1)
+        ax.set_ylim(-0.25, top + 0.3)
         ax.set_yticks([])
         colour = "#2ca02c" if s["verdict"] == "convergent" else "#ff7f0e"
-        ax.set_title(f"{name}\n{s['verdict']}", fontsize=8, color=colour)
+        ax.set_title(f"{name}\nmean {s['mean']:.4g} [{lo:.4g}, {hi:.4g}] · {s['verdict']}", fontsize=8, color=colour)
         ax.tick_params(axis="x", labelsize=7)
         span = (max(vals) - min(vals)) or max(1.0, abs(s["mean"]) * 0.1)
         ax.set_xlim(min(vals + [lo]) - 0.15 * span, max(vals + [hi]) + 0.15 * span)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle("Every metric: the runs (blue) and the mean with its 95 % bootstrap CI (red)", y=1.0)
+    fig.suptitle("Every metric: each run (blue dots; equal values stacked) and the mean with its 95 % bootstrap CI "
+                 "(red). Title green: convergent, orange: divergent", y=1.0)
     fig.tight_layout()
     return _png(fig)
 

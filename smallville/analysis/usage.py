@@ -10,8 +10,8 @@ from __future__ import annotations
 from smallville.analysis.source import RunData
 
 FACULTIES = {
-    "plan_day": "planning", "decompose": "planning", "replan": "planning", "next_action": "acting",
-    "react": "reacting", "converse_turn": "conversation", "rate_importance": "memory",
+    "plan_day": "planning", "decompose": "planning", "replan": "planning", "next_action": "planning",
+    "react": "reacting", "converse_turn": "conversing", "rate_importance": "memory",
     "reflect_questions": "reflection", "reflect_insights": "reflection",
 }
 
