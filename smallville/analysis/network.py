@@ -35,10 +35,6 @@ def conversation_edges(data: RunData) -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-def density(n_nodes: int, n_edges: int) -> float:
-    return 2 * n_edges / (n_nodes * (n_nodes - 1)) if n_nodes > 1 else 0.0
-
-
 def network(data: RunData) -> tuple[dict, nx.Graph, nx.Graph]:
     """``network_density`` (start, end, timeline per game hour) and the start and end graphs."""
     g0 = start_graph(data)
