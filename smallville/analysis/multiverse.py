@@ -76,7 +76,7 @@ def plot_curves(summary: dict) -> bytes:
         ax.set_ylim(0, c["population"] + 0.5)
         ax.set_title(f"who knows “{fact}” (each run, and the mean)")
         ax.set_ylabel(f"residents (of {c['population']})")
-        plots._time_axis(ax)
+        plots._time_axis(ax, maxticks=5)
         ax.grid(alpha=0.3)
     ax = axes[-1]
     for run in summary["density_curves"]:
@@ -85,7 +85,7 @@ def plot_curves(summary: dict) -> bytes:
     ax.set_ylim(0, 1.05)
     ax.set_title("network density, each run")
     ax.set_ylabel("density η")
-    plots._time_axis(ax)
+    plots._time_axis(ax, maxticks=5)
     ax.grid(alpha=0.3)
     return _png(fig)
 

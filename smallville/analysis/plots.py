@@ -28,8 +28,8 @@ def _when(s: str) -> dt.datetime:
     return dt.datetime.strptime(s, TIME)
 
 
-def _time_axis(ax) -> None:
-    loc = mdates.AutoDateLocator(minticks=4, maxticks=10)
+def _time_axis(ax, maxticks: int = 10) -> None:
+    loc = mdates.AutoDateLocator(minticks=3, maxticks=maxticks)
     ax.xaxis.set_major_locator(loc)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
