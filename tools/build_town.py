@@ -22,7 +22,7 @@ from collections import Counter, deque
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # the package of this checkout (drawing code shared with smallville new-town)
 
-from smallville.world.tileset import STREET, T, tileset_pixels, write_png  # noqa: E402
+from smallville.world.tileset import STREET, tileset_pixels, write_png  # noqa: E402
 from smallville.world.townmap import Town as _Town, to_tmj  # noqa: E402
 
 PLACES = os.path.join(ROOT, "tools", "town_places.yaml")
