@@ -207,7 +207,7 @@ class WorldConfig(Strict):
         default=None, description="[x, y, width, height] of the map to use"
     )
     seed: int = 0
-    residents: list[Resident] = Field(min_length=1, max_length=500)
+    residents: list[Resident] = Field(min_length=1, max_length=5000)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     reflection: ReflectionSettings = Field(default_factory=ReflectionSettings)

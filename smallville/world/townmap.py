@@ -108,7 +108,8 @@ class Town:
         if names is None:
             names = self.places[sector]["arenas"][arena]["objects"]
         x0, y0, x1, y1 = self.rooms[(sector, arena)]
-        near_door = {(dx + i, dy + j) for dx, dy in self.doors for i in (-1, 0, 1) for j in (-1, 0, 1)}
+        room_doors = [d for d in self.doors if x0 - 1 <= d[0] <= x1 + 1 and y0 - 1 <= d[1] <= y1 + 1]
+        near_door = {(dx + i, dy + j) for dx, dy in room_doors for i in (-1, 0, 1) for j in (-1, 0, 1)}
         taken = {(x, y) for s, a, _, x, y in self.objects if (s, a) == (sector, arena)}
         perimeter = ([(x, y0) for x in range(x0, x1 + 1)] + [(x1, y) for y in range(y0 + 1, y1 + 1)]
                      + [(x, y1) for x in range(x1 - 1, x0 - 1, -1)]
@@ -122,8 +123,7 @@ class Town:
             cands = [p for p in pool if p not in near_door and p not in taken]
             if not cands:
                 cands = [p for p in perimeter + inner if p not in near_door and p not in taken]
-            repel = list(taken) + [d for d in self.doors
-                                   if x0 - 1 <= d[0] <= x1 + 1 and y0 - 1 <= d[1] <= y1 + 1]
+            repel = list(taken) + room_doors
 
             def score(p):
                 return min((max(abs(p[0] - q[0]), abs(p[1] - q[1])) for q in repel), default=99)
