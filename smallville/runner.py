@@ -165,7 +165,7 @@ def checkpoint_json(st, memory: Memory | None) -> str:
     """The checkpoint text: the world state, plus what of memory the stored rows cannot give
     back as of the checkpoint's tick (importances rated later update earlier rows; the sum
     since the last reflection; cached ratings that differ from the first one stored)."""
-    d = st.to_dict()
+    d = st.view()  # serialised below, before anything changes
     if memory is not None:
         mem = {}
         for name, s in memory.streams.items():
