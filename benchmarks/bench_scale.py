@@ -13,6 +13,7 @@ day under 10 minutes on 2 cores with the hashing embedder; peak memory under 4 G
     python benchmarks/bench_scale.py --sizes 25,100 --hours 2 --embedders hashing
     python benchmarks/bench_scale.py --sizes 1000 --hours 24 --minilm-hours 3   # MiniLM for 3 hours only
     python benchmarks/bench_scale.py --sizes 250 --hours 4 --profile /tmp/prof  # cProfile files per run
+    python benchmarks/bench_scale.py --index-only     # who-is-near: a scan of everyone vs SpatialIndex
 """
 
 from __future__ import annotations
@@ -61,6 +62,42 @@ def run_child(argv: list[str], profile: str | None = None) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def index_figures(world_file: Path, radius: int = 8, ticks: int = 20) -> tuple[float, float]:
+    """ms per tick for "who is within ``radius`` of each resident": a scan of everyone (as
+    Engine.observe does today) vs :class:`~smallville.world.spatial.SpatialIndex`, on
+    residents spread over random walkable tiles of the town, each moving a tile per tick."""
+    import random
+
+    sys.path.insert(0, str(ROOT))
+    from smallville.world.spatial import SpatialIndex
+    from smallville.world.world import load_world
+
+    world = load_world(world_file)
+    m = world.map
+    rng = random.Random(0)
+    floor = [(x, y) for y in range(m.height) for x in range(m.width) if m.walkable[y, x]]
+    pos = {r.persona.name: rng.choice(floor) for r in world.residents}
+    index = SpatialIndex.of(m.width, m.height, radius, ((n, x, y) for n, (x, y) in pos.items()))
+    brute_s = index_s = 0.0
+    for _ in range(ticks):
+        for n, (x, y) in list(pos.items()):
+            dx, dy = rng.choice([(1, 0), (-1, 0), (0, 1), (0, -1)])
+            if m.is_walkable(x + dx, y + dy):
+                pos[n] = (x + dx, y + dy)
+        t0 = time.perf_counter()
+        for n, (x, y) in pos.items():
+            index.move(n, x, y)
+        fast = [index.within(x, y, radius) for x, y in pos.values()]
+        t1 = time.perf_counter()
+        slow = [sorted((abs(bx - x) + abs(by - y), b) for b, (bx, by) in pos.items()
+                       if abs(bx - x) + abs(by - y) <= radius) for x, y in pos.values()]
+        t2 = time.perf_counter()
+        assert fast == slow
+        index_s += t1 - t0
+        brute_s += t2 - t1
+    return brute_s * 1000 / ticks, index_s * 1000 / ticks
+
+
 def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -75,13 +112,16 @@ def main() -> None:
     ap.add_argument("--embedders", default="hashing,minilm", help="comma-separated: hashing, minilm")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", metavar="DIR", help="write a cProfile file per run into DIR")
+    ap.add_argument("--index-only", action="store_true",
+                    help="only compare who-is-near by a scan of everyone with the spatial index (no runs)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     embedders = [e.strip() for e in args.embedders.split(",") if e.strip()]
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
-    print(f"{'residents':>9} {'embedder':>8} {'hours':>5} {'ticks':>6} {'wall s':>8} {'ms/res-tick':>11} "
-          f"{'peak MB':>8} {'store MB':>8} {'embed s':>8} {'embedded':>8}  map")
+    if not args.index_only:
+        print(f"{'residents':>9} {'embedder':>8} {'hours':>5} {'ticks':>6} {'wall s':>8} {'ms/res-tick':>11} "
+              f"{'peak MB':>8} {'store MB':>8} {'embed s':>8} {'embedded':>8}  map")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -93,6 +133,11 @@ def main() -> None:
             if gen.returncode != 0:
                 raise SystemExit(gen.stderr)
             gen_s = time.perf_counter() - t0
+            if args.index_only:
+                brute, fast = index_figures(town / "world.yaml")
+                print(f"{n:>9} residents: who is within 8 tiles of each resident, per tick: scan of everyone "
+                      f"{brute:.1f} ms, SpatialIndex {fast:.1f} ms (moves included)", flush=True)
+                continue
             for emb in embedders:
                 hours = args.minilm_hours if emb == "minilm" and args.minilm_hours else args.hours
                 out = Path(tmp) / f"run{n}-{emb}"
@@ -124,7 +169,8 @@ def main() -> None:
         print(f"hashing: ms per resident-tick at {last['residents']} is "
               f"{last['ms_per_resident_tick'] / first['ms_per_resident_tick']:.1f}x that at {first['residents']} "
               f"(goal: within 2x from 25 to 1,000)")
-    print(json.dumps(rows))
+    if rows:
+        print(json.dumps(rows))
 
 
 def shutil_rmtree(path: Path) -> None:

@@ -34,7 +34,7 @@ Garcia Gill Gordon Graham Grant Gray Green Gupta Hall Hansen Harper Hayes Hughes
 Jensen Kaur Keller Kelly Kennedy Kim Klein Koch Kowalski Kramer Lambert Lange Larsen Lee Lewis Lindqvist
 Lowe Lund Marsh Martin Mason Meyer Miller Mills Mitchell Morgan Murphy Nakamura Nash Nguyen Nielsen Novak
 Nowak Obi Olsen Owens Palmer Parsons Pereira Perry Pham Porter Price Quinn Reed Reyes Richter Riley Romero
-Russo Ryan Santos Sato Schmidt Scott Shah Silva Singh Sorensen Stone Sullivan Suzuki Tan Thorne Tran
+Russo Santos Sato Schmidt Scott Shah Silva Singh Sorensen Stone Sullivan Suzuki Tan Thorne Tran
 Turner Vance Vargas Vogel Wagner Walsh Ward Watts Weber Wells West Wolff Wood Wright Young Zhang Ziegler""".split()
 
 TRAITS = """kind curious patient cheerful careful talkative quiet thoughtful generous practical funny shy
