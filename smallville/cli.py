@@ -1,5 +1,5 @@
-"""Command line: ``python -m smallville run|inspect|replay|analyze|multiverse|compare``. Thin: parse,
-dispatch, report."""
+"""Command line: ``python -m smallville run|inspect|replay|analyze|multiverse|compare|new-town``. Thin:
+parse, dispatch, report."""
 
 from __future__ import annotations
 
@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("b", help="run or multiverse directory")
     c.add_argument("--json", action="store_true", help="machine-readable output")
 
+    n = sub.add_parser("new-town", help="generate a town: a Tiled map, persona files and a world file")
+    n.add_argument("--residents", type=int, required=True, metavar="N", help="how many residents")
+    n.add_argument("--seed", type=int, default=0, help="the same seed and size give the same town (default 0)")
+    n.add_argument("--out", required=True, metavar="DIR", help="directory to write (world.yaml, town.tmj, "
+                                                               "tileset.png, personas/)")
+    n.add_argument("--force", action="store_true", help="write into a directory that is not empty")
+
     # the viewer parses its own options (python -m smallville replay --help lists them)
     v = sub.add_parser("replay", add_help=False, help="watch a stored run in a window (pygame)")
     v.add_argument("rest", nargs=argparse.REMAINDER)
@@ -112,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
                                            replay_calls=args.replay_calls, ablate=tuple(args.ablate),
                                            embedder=args.embedder or "minilm"))
             print(run_dir)
+        elif args.command == "new-town":
+            from smallville.world.newtown import generate
+
+            made = generate(args.residents, args.seed, args.out, force=args.force)
+            print(f"{made.residents} residents, {sum(made.buildings.values())} buildings, "
+                  f"{made.size[0]}x{made.size[1]} tiles", file=sys.stderr)
+            print(made.world_file)
         elif args.command == "inspect":
             from smallville.inspect import inspect_run, render_text
 

@@ -19,6 +19,7 @@ texts — see :mod:`~smallville.cognition.memory`; their importance is rated in 
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 from smallville.cognition import importance
@@ -41,16 +42,18 @@ def object_sentence(address: str, state: str) -> str:
     return f"the {name}{where} is {state}"
 
 
-def events_in_view(obs: Observation) -> list[Percept]:
-    """Every event the observation shows: the agent's own action, other agents' actions, object states."""
+def events_in_view(obs: Observation, max_distance: int | None = None) -> list[Percept]:
+    """Every event the observation shows: the agent's own action, other agents' actions, object
+    states (only those within ``max_distance``, when given)."""
     out = []
     if obs.action:
         out.append(Percept(obs.agent, "is", obs.action, f"{obs.agent} is {obs.action}", 0))
+    far = max_distance if max_distance is not None else float("inf")
     for s in obs.nearby:
-        if s.action:
+        if s.action and s.distance <= far:
             out.append(Percept(s.name, "is", s.action, f"{s.name} is {s.action}", s.distance))
     for o in obs.object_states:
-        if o.state:
+        if o.state and o.distance <= far:
             out.append(Percept(o.address, "is", o.state, object_sentence(o.address, o.state), o.distance))
     return out
 
@@ -65,10 +68,21 @@ def attend(obs: Observation, recent: dict[str, int], settings: PerceptionSetting
     if recent:
         for d in [d for d, t in recent.items() if tick - t >= window]:
             del recent[d]
-    events = [e for e in events_in_view(obs) if e.distance <= settings.vision_radius]
+    bandwidth = settings.attention_bandwidth
+    # Only the nearest ``bandwidth`` events are attended to. In a crowd, sentences are built
+    # only for the events no farther than the bandwidth-th nearest: sorted by (distance,
+    # description), those are a prefix of all the events in view, so the result is the same.
+    far = settings.vision_radius
+    dists = [s.distance for s in obs.nearby if s.action and s.distance <= far]
+    dists += [o.distance for o in obs.object_states if o.state and o.distance <= far]
+    if obs.action:
+        dists.append(0)
+    if len(dists) > bandwidth:
+        far = min(far, heapq.nsmallest(bandwidth, dists)[-1])
+    events = [e for e in events_in_view(obs, far) if e.distance <= settings.vision_radius]
     events.sort(key=lambda e: (e.distance, e.description))
     new, seen = [], set()
-    for e in events[:settings.attention_bandwidth]:
+    for e in events[:bandwidth]:
         if e.description in recent or e.description in seen:
             seen.add(e.description)
             continue

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from smallville.errors import ConfigError
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
+# libyaml's parser when PyYAML was built with it (about ten times faster: 250 persona files
+# 0.19 s instead of 2.1 s); the same SafeConstructor and resolver, so the same data
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Strict(BaseModel):
@@ -207,7 +210,7 @@ class WorldConfig(Strict):
         default=None, description="[x, y, width, height] of the map to use"
     )
     seed: int = 0
-    residents: list[Resident] = Field(min_length=1, max_length=500)
+    residents: list[Resident] = Field(min_length=1, max_length=5000)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     reflection: ReflectionSettings = Field(default_factory=ReflectionSettings)
@@ -245,7 +248,7 @@ def read_yaml(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: a NUL in the name
         raise ConfigError(path, "", f"cannot read: {e}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -96,6 +96,10 @@ class TileMap:
     def __post_init__(self) -> None:
         self._arena_index = {a.address: i for i, a in enumerate(self.arenas)}
         self._seats: dict[int, list[Tile]] = {}
+        self._objects_of: dict[int, list[GameObject]] = {}  # arena -> its objects, in map order
+        for o in self.objects:
+            self._objects_of.setdefault(o.arena, []).append(o)
+        self._address: dict[tuple[int, int], str] = {}  # address_at's answers, filled as asked
 
     # -- lookups -------------------------------------------------------
     def arena_index(self, address: str) -> int | None:
@@ -106,7 +110,7 @@ class TileMap:
         return None
 
     def objects_in(self, arena: int, name: str | None = None) -> list[GameObject]:
-        return [o for o in self.objects if o.arena == arena and (name is None or o.name == name)]
+        return [o for o in self._objects_of.get(arena, ()) if name is None or o.name == name]
 
     def seats(self, index: int) -> list[Tile]:
         """The tiles residents use object ``index`` from, as many as its capacity: its own tiles,
@@ -132,6 +136,12 @@ class TileMap:
 
     def address_at(self, x: int, y: int) -> str:
         """The deepest address of a tile: ``Sector:arena:object``, ``Sector:arena``, ``Sector`` or ``""``."""
+        found = self._address.get((x, y))
+        if found is None:
+            found = self._address[(x, y)] = self._address_at(x, y)
+        return found
+
+    def _address_at(self, x: int, y: int) -> str:
         a = int(self.arena_grid[y, x])
         if a >= 0:
             o = int(self.object_grid[y, x])

@@ -56,8 +56,15 @@ class WorldState:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def view(self) -> dict:
+        """The fields as a new top-level dict that shares the live values (each agent as a dict
+        of its fields): what :meth:`to_dict` gives, without the deep copy, for serialising at once."""
+        d = {f.name: getattr(self, f.name) for f in _STATE_FIELDS}
+        d["agents"] = [{f.name: getattr(a, f.name) for f in _AGENT_FIELDS} for a in self.agents]
+        return d
+
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(self.view(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, d: dict) -> "WorldState":
@@ -78,6 +85,10 @@ class WorldState:
     @classmethod
     def from_json(cls, text: str) -> "WorldState":
         return cls.from_dict(json.loads(text))
+
+
+_STATE_FIELDS = dataclasses.fields(WorldState)
+_AGENT_FIELDS = dataclasses.fields(AgentState)
 
 
 def rng_to_state(rng: random.Random) -> list:

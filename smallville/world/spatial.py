@@ -1,0 +1,112 @@
+"""Who is near whom: a bucket grid of residents' tiles, kept up to date as they move.
+
+    index = SpatialIndex(width, height, cell=8)   # cell: use the vision radius
+    index.move("Ann", 3, 4)                       # add, or move to a new tile
+    index.near(5, 5, 8)                           # -> ["Ann", ...] sorted by name
+    index.within(5, 5, 8)                         # -> [(3, "Ann"), ...] by (distance, name)
+    index.remove("Ann")
+
+Distances are Manhattan (|dx| + |dy|), the engine's sight; a query with radius ``r`` returns
+exactly what a scan of every resident for ``distance <= r`` would, in a deterministic order,
+including a resident standing on the queried tile itself (callers drop the one asking).
+
+The map is cut into square buckets of ``cell`` tiles; a query looks only at the buckets its
+radius reaches, so with ``cell`` equal to the vision radius it touches at most 3×3 buckets
+and costs about the residents in them, not the whole town. :meth:`move` is O(1). Positions
+are plain integers; the index holds no other state and is rebuilt from positions at will.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+
+class SpatialIndex:
+    def __init__(self, width: int, height: int, cell: int = 8):
+        if width < 1 or height < 1:
+            raise ValueError(f"expected a map of at least 1x1 tiles, got {width}x{height}")
+        self.width, self.height = width, height
+        self.cell = max(1, int(cell))
+        self._pos: dict[str, tuple[int, int]] = {}
+        self._buckets: dict[tuple[int, int], set[str]] = {}
+
+    @classmethod
+    def of(cls, width: int, height: int, cell: int, positions: Iterable[tuple[str, int, int]]) -> "SpatialIndex":
+        """An index holding ``(name, x, y)`` for each resident."""
+        index = cls(width, height, cell)
+        for name, x, y in positions:
+            index.move(name, x, y)
+        return index
+
+    def _bucket(self, x: int, y: int) -> tuple[int, int]:
+        return x // self.cell, y // self.cell
+
+    def move(self, name: str, x: int, y: int) -> None:
+        """Put ``name`` on tile (x, y): adds it, or moves it from where it was."""
+        if not (0 <= x < self.width and 0 <= y < self.height):
+            raise ValueError(f"{name}: tile ({x}, {y}) is outside the {self.width}x{self.height} map")
+        old = self._pos.get(name)
+        if old == (x, y):
+            return
+        key = self._bucket(x, y)
+        if old is not None:
+            okey = self._bucket(*old)
+            if okey != key:
+                bucket = self._buckets[okey]
+                bucket.discard(name)
+                if not bucket:
+                    del self._buckets[okey]
+                self._buckets.setdefault(key, set()).add(name)
+        else:
+            self._buckets.setdefault(key, set()).add(name)
+        self._pos[name] = (x, y)
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (no error if it is not there)."""
+        old = self._pos.pop(name, None)
+        if old is not None:
+            okey = self._bucket(*old)
+            bucket = self._buckets[okey]
+            bucket.discard(name)
+            if not bucket:
+                del self._buckets[okey]
+
+    def position(self, name: str) -> tuple[int, int] | None:
+        return self._pos.get(name)
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._pos
+
+    def _candidates(self, x: int, y: int, r: int) -> Iterator[tuple[str, int]]:
+        """(name, distance) of everyone within ``r`` of (x, y), in no particular order."""
+        if r < 0:
+            return
+        c = self.cell
+        bx0, bx1 = (x - r) // c, (x + r) // c
+        by0, by1 = (y - r) // c, (y + r) // c
+        buckets = self._buckets
+        pos = self._pos
+        if (bx1 - bx0 + 1) * (by1 - by0 + 1) > len(buckets):  # a huge radius: scan the occupied buckets
+            keys: Iterable[tuple[int, int]] = [k for k in buckets if bx0 <= k[0] <= bx1 and by0 <= k[1] <= by1]
+        else:
+            keys = [(bx, by) for by in range(by0, by1 + 1) for bx in range(bx0, bx1 + 1)]
+        for key in keys:
+            bucket = buckets.get(key)
+            if not bucket:
+                continue
+            for name in bucket:
+                px, py = pos[name]
+                d = abs(px - x) + abs(py - y)
+                if d <= r:
+                    yield name, d
+
+    def near(self, x: int, y: int, r: int) -> list[str]:
+        """Names within Manhattan distance ``r`` of (x, y), sorted by name."""
+        return sorted(name for name, _ in self._candidates(x, y, r))
+
+    def within(self, x: int, y: int, r: int) -> list[tuple[int, str]]:
+        """(distance, name) of everyone within ``r`` of (x, y), nearest first, ties by name."""
+        return sorted((d, name) for name, d in self._candidates(x, y, r))
