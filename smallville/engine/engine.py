@@ -39,6 +39,7 @@ from smallville.errors import RunStoreError
 from smallville.world.clock import Clock
 from smallville.world.pathfinding import Pathfinder
 from smallville.world.sight import Sight
+from smallville.world.spatial import SpatialIndex
 from smallville.world.state import AgentState, WorldState, rng_from_state, rng_to_state
 from smallville.world.world import World
 
@@ -138,6 +139,8 @@ class Engine:
         self.memory = memory  # cognition.memory.MemoryStreams of every agent, or None (``--ablate memory``)
         self._objects: list[tuple[str, str, int, int]] | None = None  # objects in use this tick, with their tile
         self.in_tick = False  # True while a step is under way: the state is then half-applied
+        self._near = SpatialIndex(self.map.width, self.map.height, cell=max(1, self.sight.radius))
+        self._object_buckets: tuple | None = None
         if snapshot is None:
             self.rng = random.Random(seed)
             state = WorldState(tick=0, agents=[AgentState(r.persona.name, *r.start) for r in world.residents])
@@ -163,6 +166,15 @@ class Engine:
 
     # ------------------------------------------------------------------ queries
     @property
+    def state(self) -> WorldState:
+        return self._state
+
+    @state.setter
+    def state(self, state: WorldState) -> None:
+        self._state = state
+        self._agents = {a.name: a for a in state.agents}  # by name (the list's order is the agents' order)
+
+    @property
     def vision(self) -> int:
         """The vision radius (tiles, Manhattan); setting it recomputes the line of sight."""
         return self.sight.radius
@@ -179,23 +191,53 @@ class Engine:
         return [visible_row(a, self.map.address_at(a.x, a.y)) for a in self.state.agents]
 
     def observe(self, a: AgentState, tick: int, now: dt.datetime) -> Observation:
-        """What ``a`` sees: residents and objects in use within the vision radius and in line of sight."""
-        nearby = []
+        """What ``a`` sees: residents and objects in use within the vision radius and in line of
+        sight, nearest first (ties by name, then address). Who is near comes from the spatial
+        index (:mod:`smallville.world.spatial`), so the cost follows the crowd around ``a``, not
+        the size of the town."""
         talking = self._talking
         see = self.sight.can_see
-        for b in self.state.agents:
-            if b is a:
-                continue
-            if see(a.x, a.y, b.x, b.y):
-                nearby.append(Seen(b.name, b.x, b.y, b.action, abs(b.x - a.x) + abs(b.y - a.y), asleep=b.asleep,
-                                   talking=b.name in talking))
-        nearby.sort(key=lambda s: (s.distance, s.name))
-        objects = self._objects if self._objects is not None else self._objects_in_use()
-        seen = [SeenObject(addr, state, x, y, abs(x - a.x) + abs(y - a.y)) for addr, state, x, y in objects
-                if see(a.x, a.y, x, y)]
-        seen.sort(key=lambda o: (o.distance, o.address))
+        r = self.sight.radius
+        index = self._index()
+        nearby = []
+        for d, name in index.within(a.x, a.y, r):  # by (distance, name)
+            b = self._agents[name]
+            if b is not a and see(a.x, a.y, b.x, b.y):
+                nearby.append(Seen(b.name, b.x, b.y, b.action, d, asleep=b.asleep, talking=b.name in talking))
+        found = []
+        for i, addr, state, x, y in self._objects_near(a.x, a.y):
+            if see(a.x, a.y, x, y):
+                found.append((abs(x - a.x) + abs(y - a.y), addr, i, state, x, y))
+        found.sort()  # (distance, address) and, as before, the users' order for the same address
+        seen = [SeenObject(addr, state, x, y, d) for d, addr, _, state, x, y in found]
         return Observation(a.name, tick, now, a.x, a.y, self.map.address_at(a.x, a.y), a.action, tuple(nearby),
                            tuple(seen))
+
+    def _index(self) -> SpatialIndex:
+        """The spatial index of residents' tiles, brought up to date (positions change only
+        when residents step, so this is a dictionary check per resident)."""
+        idx = self._near
+        for a in self.state.agents:
+            idx.move(a.name, a.x, a.y)
+        return idx
+
+    def _objects_near(self, x: int, y: int) -> list[tuple[int, str, str, int, int]]:
+        """(order, address, state, x, y) of the objects in use within the vision radius's
+        buckets of (x, y); bucketed once per tick."""
+        objects = self._objects if self._objects is not None else self._objects_in_use()
+        if self._object_buckets is None or self._object_buckets[0] is not objects:
+            cell = max(1, self.sight.radius)
+            buckets: dict[tuple[int, int], list] = {}
+            for i, (addr, state, ox, oy) in enumerate(objects):
+                buckets.setdefault((ox // cell, oy // cell), []).append((i, addr, state, ox, oy))
+            self._object_buckets = (objects, cell, buckets)
+        _, cell, buckets = self._object_buckets
+        r = self.sight.radius
+        out = []
+        for by in range((y - r) // cell, (y + r) // cell + 1):
+            for bx in range((x - r) // cell, (x + r) // cell + 1):
+                out.extend(buckets.get((bx, by), ()))
+        return out
 
     def _objects_in_use(self) -> list[tuple[str, str, int, int]]:
         """(address, state, x, y) of each object in use: the tile of the agent using it."""
@@ -356,10 +398,16 @@ class Engine:
         free = [i for i, a in enumerate(awake_) if a.name not in talking]
         if len(awake_) < 2 or not free:
             return
-        near = self._in_sight([(a.x, a.y) for a in awake_])
+        index, see, r = self._index(), self.sight.can_see, self.sight.radius
+        order = {a.name: i for i, a in enumerate(awake_)}
         ready = self.policy.may_react  # a cheap gate, so most ticks build no observation
-        cand = [awake_[i] for i in free if near[i].any() and
-                ready(self.residents[awake_[i].name], now, [awake_[j].name for j in np.flatnonzero(near[i])])]
+        cand = []
+        for i in free:
+            a = awake_[i]
+            seen = sorted(order[n] for n in index.near(a.x, a.y, r) if n in order and n != a.name
+                          and see(a.x, a.y, awake_[order[n]].x, awake_[order[n]].y))
+            if seen and ready(self.residents[a.name], now, [awake_[j].name for j in seen]):
+                cand.append(a)
         if not cand:
             return
         out = await self._calls([(a, functools.partial(self.policy.react, self.observe(a, tick, now)))
@@ -425,7 +473,7 @@ class Engine:
         speaking: list[tuple[dict, AgentState, AgentState]] = []
         ending: list[dict] = []
         for conv in st.conversations:
-            a, b = st.agent(conv["a"]), st.agent(conv["b"])
+            a, b = self._agents[conv["a"]], self._agents[conv["b"]]
             if conv["phase"] == "approach":
                 if abs(a.x - b.x) + abs(a.y - b.y) <= 2 or not a.path:
                     conv["phase"], conv["next"] = "talk", tick
@@ -453,7 +501,7 @@ class Engine:
             for conv in ending:
                 st.conversations.remove(conv)
                 for name in (conv["a"], conv["b"]):
-                    x = st.agent(name)
+                    x = self._agents[name]
                     x.utterance, x.action_end = None, tick  # back to the plan this very tick
                     calls.append((x, functools.partial(self.policy.end_conversation, self.observe(x, tick, now),
                                                        conv=self._view(conv, name, now))))
