@@ -141,6 +141,7 @@ class Engine:
         self.in_tick = False  # True while a step is under way: the state is then half-applied
         self._near = SpatialIndex(self.map.width, self.map.height, cell=max(1, self.sight.radius))
         self._object_buckets: tuple | None = None
+        self._index_stale = True
         if snapshot is None:
             self.rng = random.Random(seed)
             state = WorldState(tick=0, agents=[AgentState(r.persona.name, *r.start) for r in world.residents])
@@ -173,6 +174,7 @@ class Engine:
     def state(self, state: WorldState) -> None:
         self._state = state
         self._agents = {a.name: a for a in state.agents}  # by name (the list's order is the agents' order)
+        self._index_stale = True
 
     @property
     def vision(self) -> int:
@@ -214,11 +216,14 @@ class Engine:
                            tuple(seen))
 
     def _index(self) -> SpatialIndex:
-        """The spatial index of residents' tiles, brought up to date (positions change only
-        when residents step, so this is a dictionary check per resident)."""
+        """The spatial index of residents' tiles, up to date. During a tick positions change
+        only in the step phase, which marks the index stale; outside a tick (a caller that moved
+        residents by hand) it is brought up to date on every call."""
         idx = self._near
-        for a in self.state.agents:
-            idx.move(a.name, a.x, a.y)
+        if self._index_stale or not self.in_tick:
+            for a in self.state.agents:
+                idx.move(a.name, a.x, a.y)
+            self._index_stale = False
         return idx
 
     def _objects_near(self, x: int, y: int) -> list[tuple[int, str, str, int, int]]:
@@ -338,6 +343,7 @@ class Engine:
         for a in st.agents:
             if a.path:
                 a.x, a.y = a.path.pop(0)
+                self._index_stale = True
                 events += self._learn_places(a)
         # object states: an object is in use while an agent stands on it doing its action
         objects: dict[str, str] = {}
