@@ -136,7 +136,6 @@ class AgentPolicy(RulesPolicy):
         rest = [{**b, "start": max(b["start"], m)} for b in plan["blocks"] if b["end"] > m]
         variables["current"] = "\n".join(f"- {P.clock(b['start'])}-{P.clock(b['end'])} {b['activity']} @ {b['place']}"
                                          for b in rest) or "- nothing"
-        variables["example"] = P.example(rest[:2], P.clock(plan["wake"]))
         new = await ctx.decide(
             "replan", variables=variables,
             rules=lambda: P.rules_plan(persona, day, offset, events, keep=keep, after=m, rng=ctx.rng),
