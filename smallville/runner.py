@@ -117,7 +117,7 @@ def start_run(opts: RunOptions) -> Path:
     for a in ablations:
         if a not in ABLATIONS:
             raise SmallvilleError(f"--ablate {a}: expected one of {', '.join(ABLATIONS)}")
-    policy = AgentPolicy({r.persona.name: r.persona for r in world.residents}, ablations)
+    policy = AgentPolicy.for_world(world, ablations)
     memory = None
     if "memory" not in ablations:
         cache = EmbeddingCache(make_embedder(opts.embedder))
@@ -299,7 +299,7 @@ def resume_run(opts: ResumeOptions) -> Path:
     writer.write_manifest(status="running", resumed=resumed,
                           game_end=clock.time_at(stop).strftime(TIME_FORMAT))
 
-    policy = AgentPolicy({r.persona.name: r.persona for r in world.residents}, ablations)
+    policy = AgentPolicy.for_world(world, ablations)
     stack = factory.wrap(chosen, llm, writer.add_llm_call) if chosen.lm is not None else None
     decider = Decider(stack.lm if stack else None, temperature=llm.temperature, max_tokens=llm.max_tokens,
                       **context_of(chosen, llm))

@@ -154,7 +154,7 @@ class Engine:
             seed = hashlib.blake2b(f"{self.state.digest}:{a.name}:perceive".encode(), digest_size=8).digest()
             ctxs.append(DecisionContext(memory=a.cognition, rng=random.Random(int.from_bytes(seed, "little")),
                                         decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
-                                        stream=self.memory.view(a.name, tick)))
+                                        stream=self.memory.view(a.name, tick), backend=self.decider.backend))
 
         async def one(obs: Observation, ctx: DecisionContext) -> None:
             async with sem:
@@ -172,7 +172,8 @@ class Engine:
         # one private RNG per call, drawn from the run's RNG in a fixed order: completion order cannot matter
         return DecisionContext(memory=a.cognition, rng=random.Random(self.rng.getrandbits(64)),
                                decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
-                               stream=self.memory.view(a.name, tick) if self.memory is not None else None)
+                               stream=self.memory.view(a.name, tick) if self.memory is not None else None,
+                               backend=self.decider.backend)
 
     async def _calls(self, calls: list[tuple[AgentState, Callable[[DecisionContext], Any]]], tick: int,
                      events: list[dict]) -> list[Any]:

@@ -83,6 +83,7 @@ class FirstMemory(Strict):
     text: str = Field(min_length=1)
     importance: int | None = Field(default=None, ge=1, le=10)
     event: EventFacts | None = None
+    private: bool = False  # never told by the rules baseline; on a model's path the speaker decides
 
 
 class RoutineBlock(Strict):
