@@ -103,24 +103,6 @@ def table(name: str, d: dict, results: list[tuple[dict, X.Extracted]], extra: st
         print(f"{'':>10} {extra}")
 
 
-def run_model(name: str, d: dict, lm) -> None:
-    stats = {"decisions": 0, "fallbacks": 0}
-
-    async def go():
-        out = []
-        for item in d["items"]:
-            out.append((item, await with_model(d, lm, item, stats)))
-        return out
-
-    t0 = time.perf_counter()
-    results = asyncio.run(go())
-    secs = time.perf_counter() - t0
-    table(name, d, results, f"{stats['fallbacks']} of {stats['decisions']} answers invalid (fell back to rules); "
-                            f"{secs / len(d['items']):.2f} s per text")
-    # what the model found by itself (a fallback counts as a miss)
-    return results
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["rules", "smollm2", "gemma3"], action="append")
@@ -185,7 +167,7 @@ def gemma(d: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = pkg.assemble(Path(tmp) / "gemma3-270m.gguf")
         with LlamaServer(path, n_ctx=4096) as server:
-            lm = Structured(OpenAIBackend(base_url=server.base_url, model="gemma3-270m", api_key="none"))
+            lm = Structured(OpenAIBackend("gemma3-270m", base_url=server.base_url, api_key="none", timeout_s=300))
             run_model_only_own("gemma3", d, lm)
 
 

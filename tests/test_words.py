@@ -191,3 +191,95 @@ def test_ablate_planning_takes_no_decision_to_act_with_a_model(world_file):
     assert not asked & {"next_action", "plan_day", "decompose", "replan"}, asked  # ... but not to act
     assert not [e for e in events if e["kind"] == "plan"]
     assert [e for e in events if e["kind"] == "action"]
+
+
+# ---------------------------------------------------------------- an event in a persona's plain words
+
+
+def _tiny_with(tmp_path, memory, name):
+    import shutil
+
+    from conftest import DATA
+
+    dst = tmp_path / name
+    shutil.copytree(DATA / "tiny", dst)
+    ann = yaml.safe_load((dst / "ann.yaml").read_text())
+    ann["first_memories"] = [memory]
+    (dst / "ann.yaml").write_text(yaml.safe_dump(ann))
+    return dst / "world.yaml"
+
+
+def test_an_event_in_plain_words_is_read_at_load_shown_by_inspect_and_planned(tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    words = "Ann Example is hosting a reading night at the cafe today from 11:00 to 12:30."
+    structured = {"text": words, "event": {"name": "reading night", "place": "Cafe:cafe",
+                                           "start": "2023-02-13 11:00", "end": "2023-02-13 12:30"}}
+    views = {}
+    for key, memory in (("words", words), ("structured", structured)):
+        out = tmp_path / f"run-{key}"
+        r = run_cli("run", str(_tiny_with(tmp_path, memory, key)), "--llm", "rules", "--embedder", "hashing",
+                    "--until", "2023-02-13 07:20", "--out", str(out), "--quiet")
+        assert r.returncode == 0, r.stderr
+        r = run_cli("inspect", str(out), "--agent", "Ann Example", "--json")
+        assert r.returncode == 0, r.stderr
+        views[key] = json.loads(r.stdout)
+    seed = next(m for m in views["words"]["memories"] if m["description"] == words)
+    assert seed["facts"] == {"event": {"name": "reading night", "place": "Cafe:cafe", "start": "2023-02-13 11:00",
+                                       "end": "2023-02-13 12:30", "invite": "everyone"}, "from_words": True}
+    blocks = views["words"]["plan"]["blocks"]
+    assert any(b.get("event") == "reading night@2023-02-13 11:00" and b["start"] == "11:00"
+               and b["place"] == "Cafe:cafe" for b in blocks), blocks
+    strip = lambda bs: [{k: v for k, v in b.items() if k != "current"} for b in bs]  # noqa: E731
+    assert strip(blocks) == strip(views["structured"]["plan"]["blocks"])  # planned like the structured form
+    r = run_cli("inspect", str(tmp_path / "run-words"), "--agent", "Ann Example")
+    assert "event: reading night @ Cafe:cafe 2023-02-13 11:00-12:30 (read from the words)" in r.stdout
+
+
+def test_words_without_a_place_or_time_stay_a_plain_memory():
+    from smallville.cognition.extract import Gazetteer
+    from smallville.cognition.memory import plain_event
+
+    g = Gazetteer(["Cafe:cafe", "Ann's House:bedroom"])
+    now = dt.datetime(2023, 2, 13, 7)
+    assert plain_event("Ann Example", "Ann Example likes mornings.", g, now, ["Ann Example"]) is None
+    assert plain_event("Ann Example", "Ann Example is hosting a reading night somewhere at 11:00.", g, now,
+                       ["Ann Example"]) is None
+    assert plain_event("Ann Example", "Ann Example is hosting a reading night at the cafe.", g, now,
+                       ["Ann Example"]) is None
+    heard = plain_event("Ann Example", "Bob Example is hosting a quiz at the cafe on Tuesday at 8pm.", g, now,
+                        ["Ann Example", "Bob Example"])
+    assert heard["host"] == "Bob Example" and heard["start"] == "2023-02-14 20:00"  # someone else's: with its host
+
+
+# ---------------------------------------------------------------- what is news, and what is private
+
+
+def test_news_is_what_matters_seen_heard_or_thought_and_never_a_secret():
+    from conftest import DATA
+    from smallville.cognition import converse
+
+    w = load_world(DATA / "tiny" / "world.yaml")
+    mem = Memory.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+    view = mem.view("Ann Example", 10)
+    view.add("thought", "Ann Example won the town's baking prize", 10)
+    view.add("thought", "Ann Example is leaving town next month", 10, facts={"private": True})
+    view.add("thought", "Ann Example has a secret admirer and has not told anyone", 10)
+    view.add("observation", "Cid Example is painting the old bridge", 7)
+    view.add("observation", "Cid Example is walking to work", 6)
+    view.add("chat", "Dot Example is moving to the coast", 9,
+             facts={"news": "Dot Example is moving to the coast", "heard_from": "Cid Example", "chain": ["Cid Example"]})
+    items = converse.news_items("Ann Example", view, {}, "Bob Example", dt.datetime(2023, 2, 13, 8))
+    texts = [it["name"] for it in items]
+    assert texts[0] == "Ann Example won the town's baking prize"  # most important, newest first
+    assert set(texts) == {"Ann Example won the town's baking prize", "Cid Example is painting the old bridge",
+                          "Dot Example is moving to the coast"}, texts
+    passed = next(it for it in items if it["name"].startswith("Dot"))
+    assert not passed["own"] and passed["fact"]["chain"] == ["Cid Example"]  # passed on with where it came from
+    # a day later the same news ranks lower than fresh news of the same importance
+    later = mem.view("Ann Example", 10 + 8640)
+    later.add("thought", "Ann Example bought a new oven", 10)
+    items = converse.news_items("Ann Example", later, {}, "Bob Example", dt.datetime(2023, 2, 14, 8))
+    assert [it["name"] for it in items][:2] == ["Ann Example bought a new oven", "Ann Example won the town's baking prize"]

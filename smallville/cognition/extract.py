@@ -12,8 +12,9 @@ and of common forms — the map's place names and their short forms (:class:`Gaz
 clock times ("5pm", "17:00", "at five", "half past five", "noon"), relative days ("today",
 "tonight", "tomorrow"), weekdays and dates ("Tuesday", "next Tuesday", "February 14",
 "the 14th"). An event with no end lasts :data:`DEFAULT_MINUTES`; a day not said is today when
-the start is still ahead, else tomorrow; an hour without am/pm is read from the sentence
-("morning", "evening"…), else 1–7 as afternoon or evening and 8–11 as morning.
+the start is still ahead, else tomorrow; "HH:MM" is a 24-hour clock unless the sentence says
+morning or evening; an hour in words or digits without am/pm ("at five") is read from the
+sentence ("morning", "evening"…), else 1–7 as afternoon or evening and 8–11 as morning.
 
 LLM implementation: ``prompts/extract_facts.txt`` with ``extract_facts.json``, narrowed per call
 (:func:`schema_for`): places to the addresses the resident could mean (those the text names,
@@ -175,7 +176,8 @@ _CLOCK = re.compile(
     r"|(?P<range>\b(\d{1,2})\s*[-–]\s*(\d{1,2})\s*(a\.?m\.?|p\.?m\.?)(?![\w]))"
     r"|(?P<noon>\b(noon|midday|midnight)\b)", re.I)
 _MORNING = re.compile(r"\b(morning|breakfast|a\.?m\b)", re.I)
-_EVENING = re.compile(r"\b(evening|tonight|night|afternoon|dinner|supper|after work|p\.?m\b)", re.I)
+_EVENING = re.compile(r"\b(evening|tonight|at night|(?:tomorrow|" + "|".join(WEEKDAYS) + r") night|afternoon|dinner|"
+                      r"supper|after work|p\.?m\b)", re.I)  # not "night" alone: a "quiz night" may be at noon
 
 
 def _hour_word(s: str) -> int:
@@ -208,8 +210,8 @@ def clock_times(text: str) -> list[tuple[int, int, int, bool]]:
             h, mi, mark = int(g[1]), int(g[2]), g[3]
             if h > 24 or mi > 59:
                 continue
-            if mark is None or mark.lower() == "o'clock":  # "17:00" is a 24-hour clock; "5:30" is read like "at five"
-                if h > 12 or h == 0 or len(g[1]) == 2 and g[1].startswith("0"):
+            if mark is None or mark.lower() == "o'clock":  # "HH:MM" is a 24-hour clock, unless the words say
+                if context is None or h > 12 or h == 0 or len(g[1]) == 2 and g[1].startswith("0"):
                     out.append((m.start(), m.end(), h % 24 * 60 + mi, True))
                     continue
             out.append((m.start(), m.end(), *_apply_ampm(h, mi, mark, context)))
