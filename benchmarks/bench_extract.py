@@ -106,9 +106,11 @@ def table(name: str, d: dict, results: list[tuple[dict, X.Extracted]], extra: st
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["rules", "smollm2", "gemma3"], action="append")
+    ap.add_argument("--every", type=int, default=1, help="for the models: every Nth phrasing only (a quicker figure)")
     args = ap.parse_args(argv)
     only = set(args.only or ["rules", "smollm2", "gemma3"])
     d = load()
+    d["model_items"] = d["items"][::args.every]
     print(f"{len(d['items'])} phrasings ({sum(i['source'] == 'rules' for i in d['items'])} from the rules turns)")
     if "rules" in only:
         table("rules", d, [(item, rules(d, item)) for item in d["items"]])
@@ -134,7 +136,8 @@ def run_model_only_own(name: str, d: dict, lm) -> None:
     stats = {"decisions": 0, "fallbacks": 0}
 
     async def go():
-        for item in d["items"]:
+        for i, item in enumerate(d["model_items"]):
+            print(f"  {name}: {i + 1}/{len(d['model_items'])}", end="\r", file=sys.stderr, flush=True)
             before = stats["fallbacks"]
             got = await with_model(d, lm, item, stats)
             mixed.append((item, got))
@@ -143,8 +146,8 @@ def run_model_only_own(name: str, d: dict, lm) -> None:
     t0 = time.perf_counter()
     asyncio.run(go())
     secs = time.perf_counter() - t0
-    table(name, d, own, f"{stats['fallbacks']} of {stats['decisions']} answers invalid; {secs / len(d['items']):.2f} s "
-                        f"per text")
+    table(name, d, own, f"{stats['fallbacks']} of {stats['decisions']} answers invalid; "
+                        f"{secs / len(d['model_items']):.2f} s per text; {len(d['model_items'])} texts")
     table(name + "+rules", d, mixed)
 
 

@@ -358,8 +358,6 @@ _ACCEPT = re.compile(r"(i'll be there|i will be there|i'll go|i will go|i'm goin
                      r"sounds (lovely|great|wonderful|fun|good)|see you there|i'm in\b|\bsure\b|yes|of course|"
                      r"absolutely|definitely|i'll try to make it|i'd be happy to)", re.I)
 _INVITE_EVERYONE = re.compile(r"\b(everyone|everybody|whole town|all welcome|anyone|the town)\b", re.I)
-_INVITE_YOU = re.compile(r"\b(you're invited|you are invited|would you like to come|want to come|you should come|"
-                         r"join (?:us|me)|come along)\b", re.I)
 _INVITE_NOBODY = re.compile(r"\b(private|just for (?:the )?family|invitation only|invite only|"
                             r"not (?:inviting|telling) anyone)\b", re.I)
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
@@ -404,8 +402,8 @@ def _event_in(sentence: str, speaker: str | None, listener: str | None, now: dt.
     if not name:
         return None
     name = re.sub(r"^(?:a|an|the|little|small|big)\s+", "", name.strip(), flags=re.I).strip(" '")
-    if not name or gaz.find(name) and len(gaz.find(name)[0][2]) and gaz.find(name)[0][0] == 0 \
-            and gaz.find(name)[0][1] == len(name):
+    whole = gaz.find(name)
+    if not name or whole and (whole[0][0], whole[0][1]) == (0, len(name)):  # a place's name is not an event's
         return None
     after = body[m.end():] if m else body
     places = gaz.find(after) or gaz.find(body) or gaz.find(context)
@@ -415,11 +413,11 @@ def _event_in(sentence: str, speaker: str | None, listener: str | None, now: dt.
     host = resolve_person(host_word, people, speaker, listener) if host_word else None
     if host is None and host_word and host_word.lower() not in ("there",):
         host = host_word if host_word[0].isupper() and host_word not in ("I", "We") else None
-    whole = sentence + " " + context
+    said = sentence + " " + context
     invite: Any = "everyone"
-    if _INVITE_NOBODY.search(whole) and not _INVITE_EVERYONE.search(whole):
+    if _INVITE_NOBODY.search(said) and not _INVITE_EVERYONE.search(said):
         invite = "nobody"
-    elif re.search(r"you're invited|you are invited", whole, re.I) and not _INVITE_EVERYONE.search(whole) \
+    elif re.search(r"you're invited|you are invited", said, re.I) and not _INVITE_EVERYONE.search(said) \
             and listener:
         invite = [listener]
     return {"name": name, "host": host, "place": places[0][2], "start": span[0].strftime(TIME_FORMAT),
