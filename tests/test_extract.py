@@ -145,6 +145,8 @@ def test_the_gazetteer_resolves_short_forms_to_arenas():
     assert [a for _, _, a in GAZ.find("at the pub")] == ["The Rose and Crown Pub:bar"]  # not its kitchen
     assert [a for _, _, a in GAZ.find("in Maria's room")] == ["Oak Hill College Dorm:Maria Lopez's room"]
     assert GAZ.find("somewhere nice") == []
+    # a sector's first word is a short form only as a name: "Hobbs", "Town" — not "town", "hobbs"
+    assert [a for _, _, a in GAZ.find("the whole town, at Town, hobbs")] == ["Town Hall:town hall meeting room"]
     assert GAZ.candidates("at the pub", known=["Hobbs Cafe:cafe", "Nowhere:x"]) == \
         ["The Rose and Crown Pub:bar", "Hobbs Cafe:cafe"]
 

@@ -60,7 +60,7 @@ SECRET = re.compile(r"\b(secret|secretly|confidential|in confidence|has not told
 
 def private(node: Any) -> bool:
     """Whether a memory is not to be told: marked private (a first memory's ``private: true``), or a
-    secret in its own words ("a secret crush", "has not told anyone")."""
+    secret in its own words ("a secret admirer", "has not told anyone")."""
     facts = getattr(node, "facts", None) or {}
     return bool(facts.get("private")) or bool(SECRET.search(getattr(node, "description", "")))
 

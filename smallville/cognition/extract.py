@@ -86,6 +86,7 @@ class Gazetteer:
             by_sector.setdefault(a.split(":")[0], []).append(a)
         self.default = {s: self._default_arena(s, arenas) for s, arenas in by_sector.items()}
         aliases: dict[str, set[str]] = {}
+        self.proper: dict[str, str] = {}  # short forms that are names: matched only as written ("Town", not "town")
 
         def alias(text: str, address: str) -> None:
             text = " ".join(text.lower().split())
@@ -98,16 +99,17 @@ class Gazetteer:
             bare = re.sub(r"^the ", "", s, flags=re.I)
             alias(bare, d)
             words = bare.split()
-            if len(words) > 1:  # "Hobbs Cafe": "Hobbs", and "the cafe"
-                if words[0][0].isupper() and words[0].lower() not in ("the", "oak", "town"):
+            if len(words) > 1:  # "Corner Cafe": "Corner", and "the cafe"
+                if words[0][0].isupper() and words[0].lower() != "the":
                     alias(words[0], d)
+                    self.proper[words[0].lower()] = words[0]
                 alias("the " + words[-1], d)
             for a in arenas:
                 arena = a.split(":")[1]
                 alias(f"{s} {arena}", a)
                 alias(arena, a)
                 alias("the " + arena, a)
-                m = re.match(r"(\w+) (\w+)'s (.+)", arena)  # "Maria Lopez's room": "Maria's room"
+                m = re.match(r"(\w+) (\w+)'s (.+)", arena)  # "Ann Example's room": "Ann's room"
                 if m:
                     alias(f"{m.group(1)}'s {m.group(3)}", a)
         # a short form that means more than one place means none
@@ -131,7 +133,8 @@ class Gazetteer:
         """(start, end, address) of every place named in ``text``, in order."""
         if self._pattern is None:
             return []
-        return [(m.start(), m.end(), self.aliases[m.group(1).lower()]) for m in self._pattern.finditer(text)]
+        return [(m.start(), m.end(), self.aliases[m.group(1).lower()]) for m in self._pattern.finditer(text)
+                if self.proper.get(m.group(1).lower(), m.group(1)) == m.group(1)]
 
     def candidates(self, text: str, known: Sequence[str] = ()) -> list[str]:
         """The addresses a resident could mean in ``text``: those it names, then ``known`` ones."""
@@ -143,7 +146,7 @@ class Gazetteer:
 
 def resolve_person(word: str, people: Sequence[str], speaker: str | None = None, listener: str | None = None
                    ) -> str | None:
-    """A resident's full name for ``word`` ("Isabella", "Isabella Rodriguez", "I", "you"), or None."""
+    """A resident's full name for ``word`` ("Ann", "Ann Example", "I", "you"), or None."""
     w = word.strip()
     low = w.lower()
     if low in ("i", "i'm", "we", "we're", "me", "my", "our"):
