@@ -1,7 +1,7 @@
 """Retrieval latency: top-30 by recency · importance · relevance at 1k, 10k and 100k memories.
 
 Goal (memory issue): under 20 ms at 100k memories (the original scored in a Python loop, about
-90 µs per memory: 9 s at 100k). Measures :meth:`Memory.retrieve` on one agent's stream of
+90 µs per memory: 9 s at 100k). Measures :meth:`MemoryStreams.retrieve` on one agent's stream of
 random unit vectors (384 dimensions, as all-MiniLM-L6-v2) with the focal text's vector cached,
 so the figure is the scoring, not the model. A plain Python loop is timed at 1k for scale.
 The scan is memory-bound (100k × 384 float32 = 154 MB read per query): on a shared machine
@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
-from smallville.cognition.memory import Memory, MemoryNode
+from smallville.cognition.memory import MemoryStreams, MemoryNode
 from smallville.world.clock import Clock
 
 DIM = 384
@@ -31,8 +31,8 @@ class _Fixed(HashingEmbedder):
         self.name = "bench"
 
 
-def build(n: int, rng: np.random.Generator) -> Memory:
-    mem = Memory(EmbeddingCache(_Fixed()), Clock(dt.datetime(2023, 2, 13), 10))
+def build(n: int, rng: np.random.Generator) -> MemoryStreams:
+    mem = MemoryStreams(EmbeddingCache(_Fixed()), Clock(dt.datetime(2023, 2, 13), 10))
     s = mem.stream("A")
     ticks = np.sort(rng.integers(0, 8640 * 30, n))
     imp = rng.integers(1, 11, n)
@@ -45,7 +45,7 @@ def build(n: int, rng: np.random.Generator) -> Memory:
     return mem
 
 
-def loop_retrieve(mem: Memory, now: int, k: int = 30) -> list[int]:
+def loop_retrieve(mem: MemoryStreams, now: int, k: int = 30) -> list[int]:
     """The original's way: one Python iteration per memory (for scale only)."""
     s = mem.stream("A")
     q = mem.cache.get(mem.cache.key("focal"))

@@ -1,4 +1,5 @@
-"""Command line: ``python -m smallville run|inspect|replay``. Thin: parse, dispatch, report."""
+"""Command line: ``python -m smallville run|inspect|replay|analyze|multiverse|compare``. Thin: parse,
+dispatch, report."""
 
 from __future__ import annotations
 
@@ -46,6 +47,33 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--query", metavar="TEXT", help="with --agent: the memories retrieved for TEXT at that moment")
     i.add_argument("--json", action="store_true", help="machine-readable output")
 
+    an = sub.add_parser("analyze", help="metrics of a stored run: diffusion, network, gatherings, model use")
+    an.add_argument("run", help="run directory")
+    an.add_argument("--json", action="store_true", help="machine-readable output")
+    an.add_argument("--report", metavar="DIR", help="write DIR/report.md and a self-contained DIR/report.html")
+
+    mv = sub.add_parser("multiverse", help="run N seeds of one world and aggregate every metric")
+    mv.add_argument("world", help="world file, e.g. worlds/small.yaml")
+    mv.add_argument("--runs", type=int, required=True, metavar="N", help="how many seeds")
+    mspan = mv.add_mutually_exclusive_group()
+    mspan.add_argument("--hours", type=float, help="game hours each run simulates (default: to the world's end)")
+    mspan.add_argument("--until", metavar='"YYYY-MM-DD HH:MM"', help="simulate each run until this game time")
+    mv.add_argument("--seed-base", type=int, metavar="S", help="seeds S, S+1, … (default: the world's seed)")
+    mv.add_argument("--workers", type=int, default=1, metavar="K", help="runs at once (local processes or Ray CPUs)")
+    mv.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                    help="run the seeds as Ray tasks: a local Ray, or the cluster at ADDRESS")
+    mv.add_argument("--llm", choices=["auto", "rules", "openai", "local"], help="decision backend of every run")
+    mv.add_argument("--ablate", action="append", choices=["memory", "reflection", "planning", "conversation"],
+                    default=[], help="switch a faculty off in every run (repeatable)")
+    mv.add_argument("--embedder", choices=["minilm", "hashing"], help="memory embeddings of every run")
+    mv.add_argument("--out", required=True, metavar="DIR", help="DIR/runs/seed-S/ per run, DIR/summary.json, reports")
+    mv.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = sub.add_parser("compare", help="two runs side by side, or two multiverses with the difference of means")
+    c.add_argument("a", help="run or multiverse directory")
+    c.add_argument("b", help="run or multiverse directory")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+
     # the viewer parses its own options (python -m smallville replay --help lists them)
     v = sub.add_parser("replay", add_help=False, help="watch a stored run in a window (pygame)")
     v.add_argument("rest", nargs=argparse.REMAINDER)
@@ -91,6 +119,25 @@ def main(argv: list[str] | None = None) -> int:
                 raise SmallvilleError("--query needs --agent NAME")
             view = inspect_run(args.run, args.at, args.agent, query=args.query)
             print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render_text(view))
+        elif args.command == "analyze":
+            from smallville.analysis.analyze import analyze
+            from smallville.analysis.report import render_text as summary_text, run_report
+
+            result = analyze(args.run)
+            if args.report:
+                run_report(result, args.report)
+            print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else summary_text(result))
+        elif args.command == "multiverse":
+            from smallville.multiverse import MultiverseOptions, run_multiverse
+
+            print(run_multiverse(MultiverseOptions(args.world, args.runs, args.out, args.hours, args.until,
+                                                   args.seed_base, args.workers, args.ray, args.llm,
+                                                   args.embedder or "minilm", tuple(args.ablate), args.quiet)))
+        elif args.command == "compare":
+            from smallville.analysis.compare import compare, render_text as compare_text
+
+            result = compare(args.a, args.b)
+            print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else compare_text(result))
     except SmallvilleError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

@@ -64,12 +64,12 @@ def memory_view(reader: RunReader, tick: int, name: str, query: str | None = Non
     }
     if query is not None:
         from smallville.cognition.embedding import EmbeddingCache, embedder_for_model
-        from smallville.cognition.memory import Memory
+        from smallville.cognition.memory import MemoryStreams
 
         model = reader.meta.get("embedder")
         if model is None:
             raise SmallvilleError(f"--query: {reader.dir} has no memory (it was run with --ablate memory)")
-        mem = Memory.load(reader, tick, EmbeddingCache(embedder_for_model(model)), agents=[name])
+        mem = MemoryStreams.load(reader, tick, EmbeddingCache(embedder_for_model(model)), agents=[name])
         hits = mem.retrieve(name, [query], tick, touch=False)[0]
         out["retrieved"] = [{**h.as_dict(), "created": when(h.node.created), "kind": h.node.kind} for h in hits]
     return out

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -14,16 +15,16 @@ from pathlib import Path
 from smallville import __version__
 from smallville.cognition.decisions import Decider
 from smallville.cognition.embedding import EmbeddingCache, embedder_for_model, make_embedder
-from smallville.cognition.memory import Memory
+from smallville.cognition.memory import MemoryStreams
 from smallville.cognition.agent import AgentPolicy
-from smallville.engine.engine import Engine, TickRecord
+from smallville.engine.engine import Engine, Snapshot, TickRecord
 from smallville.errors import RunStoreError, SmallvilleError
 from smallville.llm import factory
 from smallville.store.runstore import RunReader, RunWriter
 from smallville.world.clock import Clock
 from smallville.world.config import TIME_FORMAT
-from smallville.world.state import WorldState
 from smallville.world.world import World, load_world
+from smallville.world.clock import weekday
 
 ABLATIONS = ("memory", "reflection", "planning", "conversation")
 CHECKPOINT_EVERY_S = 3600  # game seconds between checkpoints
@@ -121,14 +122,14 @@ def start_run(opts: RunOptions) -> Path:
     memory = None
     if "memory" not in ablations:
         cache = EmbeddingCache(make_embedder(opts.embedder))
-        memory = Memory.for_world(world, cache, reflect="reflection" not in ablations)
+        memory = MemoryStreams.for_world(world, cache, reflect="reflection" not in ablations)
         meta["embedder"] = cache.model
     meta.update({"world": world_json, "start": cfg.start.isoformat(), "tick_seconds": cfg.tick_seconds, "seed": seed})
     manifest = {
         "run_id": run_id, "world_file": str(world.path), "world_hash": world.file_hash, "seed": seed,
         "smallville_version": __version__, "backend": backend, "model": model,
         "game_start": cfg.start.strftime(TIME_FORMAT), "game_end": clock.time_at(stop).strftime(TIME_FORMAT),
-        "tick_seconds": cfg.tick_seconds, "created": created.isoformat(timespec="seconds"), "ablations": ablations,
+        "target_tick": stop, "tick_seconds": cfg.tick_seconds, "created": created.isoformat(timespec="seconds"), "ablations": ablations,
     }
     if chosen.lm is not None:
         manifest["llm_keyed_as"] = list(chosen.keyed_as or (backend, model))
@@ -150,18 +151,30 @@ def start_run(opts: RunOptions) -> Path:
 
 def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: int, clock: Clock, quiet: bool,
               hint: str, llm_totals) -> None:
-    """Drive the engine to ``stop``; whatever happens, checkpoint and close the run."""
+    """Drive the engine to ``stop``; whatever happens, close the run consistently.
+
+    A run stopped at a tick boundary (done, out of budget, or a first Ctrl-C / SIGTERM, which
+    lets the tick under way finish) gets a checkpoint there. A tick cut short (a second Ctrl-C)
+    was never recorded: nothing of it is written, not even a checkpoint, and ``run --resume``
+    goes on from the last checkpoint. Raises KeyboardInterrupt after closing when interrupted."""
     status = "interrupted"
+    signalled = False
     try:
-        spent = asyncio.run(_drive(engine, writer, stop, clock, quiet, stack))
-        status = "budget_exhausted" if spent else "complete"
+        spent, signalled = asyncio.run(_drive(engine, writer, stop, clock, quiet, stack))
+        if signalled:
+            status = "interrupted"
+        else:
+            status = "budget_exhausted" if spent else "complete"
         if spent and not quiet:
             print(f"stopped at tick {engine.state.tick}: {spent}; {hint}", file=sys.stderr)
+    except asyncio.CancelledError:
+        signalled = True
     finally:
-        st = engine.snapshot()
-        if memory is not None:  # the vectors still waiting for a batch
-            writer.record_memory(memory.drain(final=True))
-        writer.checkpoint(st.tick, checkpoint_json(st, memory))
+        st = engine.state
+        if not engine.in_tick:
+            if memory is not None:  # the vectors still waiting for a batch
+                writer.record_memory(memory.drain(final=True))
+            writer.checkpoint(st.tick, snapshot_json(engine))
         extra = {"llm": llm_totals()} if stack else {}
         if memory is not None:
             extra["memory"] = memory.stats()
@@ -169,49 +182,19 @@ def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: in
                      digest=st.digest, **extra)
         if hasattr(chosen.lm, "close"):
             chosen.lm.close()
+    if signalled:  # said even with --quiet: how to go on
+        print(f"interrupted at tick {engine.state.tick}; go on with: python -m smallville run --resume {writer.dir}",
+              file=sys.stderr)
+        raise KeyboardInterrupt
 
 
-def checkpoint_json(st, memory: Memory | None) -> str:
-    """The checkpoint text: the world state, plus what of memory the stored rows cannot give
-    back as of the checkpoint's tick (importances rated later update earlier rows; the sum
-    since the last reflection; cached ratings that differ from the first one stored)."""
-    d = st.to_dict()
-    if memory is not None:
-        mem = {}
-        for name, s in memory.streams.items():
-            first: dict[str, int] = {}
-            for n in s.nodes:
-                first.setdefault(n.description, n.importance)
-            mem[name] = {"importance": [n.importance for n in s.nodes], "since_reflection": s.since_reflection,
-                         "importance_cache": {k: v for k, v in s.importance_cache.items() if first.get(k) != v}}
-        d["memory"] = mem
-    return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _restore_memory(memory: Memory, saved: dict) -> list[tuple[int, str, int]]:
-    """Put the checkpoint's memory extras back; returns (importance, agent, id) of the nodes whose
-    stored row was rated after the checkpoint (to set back in the run store)."""
-    fixes = []
-    for name, m in saved.items():
-        s = memory.stream(name)
-        imps = m.get("importance", [])
-        if len(imps) != len(s):
-            raise RunStoreError(f"checkpoint of {name!r}: {len(imps)} memories, the run store has {len(s)}")
-        for n, imp in zip(s.nodes, imps):
-            if n.importance != imp:
-                fixes.append((imp, name, n.id))
-                n.importance = imp
-                s._imp[n.id] = imp
-        s.importance_cache = {}
-        for n in s.nodes:
-            s.importance_cache.setdefault(n.description, n.importance)
-        s.importance_cache.update(m.get("importance_cache", {}))
-        s.since_reflection = float(m.get("since_reflection", s.since_reflection))
-    return fixes
-
-
-PER_TICK_TABLES = ("ticks", "agent_states", "events", "object_states", "decisions", "llm_calls", "memories",
-                   "memory_access", "checkpoints")
+def snapshot_json(engine: Engine) -> str:
+    """The checkpoint text: the engine's :class:`Snapshot` with what of memory the stored rows
+    cannot give back as of its tick (see :meth:`MemoryStreams.checkpoint_extras`)."""
+    snap = engine.snapshot()
+    if engine.memory is not None:
+        snap.memory = engine.memory.checkpoint_extras()
+    return snap.to_json()
 
 
 @dataclass
@@ -227,10 +210,12 @@ def resume_run(opts: ResumeOptions) -> Path:
     """Go on with a stored run from its last checkpoint (a run the budget stopped, one that
     was interrupted, or a complete one, to a later time), recording into the same store.
 
-    The rows recorded after the checkpoint are deleted first, in one transaction, so the log
-    stays contiguous. The world file, seed, backend, ablations and embedder are the run's.
-    The LLM budget is per session: a resumed run gets a fresh budget of the world's size
-    (``llm.budget``), or ``budget_calls`` calls."""
+    Without ``hours``/``until`` it goes on to the target the run was started with (its
+    ``--hours``/``--until``, the manifest's ``target_tick``); a run already there is complete
+    and nothing is done. The rows recorded after the checkpoint are deleted first, in one
+    transaction, so the log stays contiguous. The world file, seed, backend, ablations and
+    embedder are the run's. The LLM budget is per session: a resumed run gets a fresh budget
+    of the world's size (``llm.budget``), or ``budget_calls`` calls."""
     run_dir = Path(opts.run)
     if not (run_dir / "run.db").exists():
         raise RunStoreError(f"{run_dir}: not a run directory (no run.db); --resume needs a directory "
@@ -243,8 +228,7 @@ def resume_run(opts: ResumeOptions) -> Path:
         if cp is None:
             raise RunStoreError(f"{run_dir}: no checkpoint to resume from")
         tick, state_json = cp
-        saved = json.loads(state_json)
-        state = WorldState.from_dict(saved)
+        snap = Snapshot.from_json(state_json, where=f"{run_dir / 'run.db'}: checkpoint at tick {tick}")
         world_file = manifest.get("world_file")
         if not world_file or not Path(world_file).exists():
             raise RunStoreError(f"{run_dir}: the run's world file {world_file!r} is not there (resume from the "
@@ -255,6 +239,12 @@ def resume_run(opts: ResumeOptions) -> Path:
                                 f"recorded; resuming needs the same world")
         cfg = world.config
         clock = Clock(cfg.start, cfg.tick_seconds)
+        stop = _resume_end(opts, manifest, world, clock, tick)
+        if stop is None:  # already at its target
+            # said even with --quiet: it is the command's whole answer
+            print(f"{run_dir}: the run is complete (at {clock.time_at(tick):%Y-%m-%d %H:%M}, tick {tick}, its "
+                  f"target); --hours or --until extends it", file=sys.stderr)
+            return run_dir
         ablations = list(manifest.get("ablations", []))
         seed = int(manifest["seed"])
         memory = None
@@ -263,13 +253,15 @@ def resume_run(opts: ResumeOptions) -> Path:
             if model is None:
                 raise RunStoreError(f"{run_dir}: the run names no embedder")
             cache = EmbeddingCache(embedder_for_model(model))
-            memory = Memory.load(reader, tick, cache, agents=[r.persona.name for r in world.residents],
-                                 reflect="reflection" not in ablations)
-        fixes = _restore_memory(memory, saved.get("memory", {})) if memory is not None else []
+            memory = MemoryStreams.load(reader, tick, cache, agents=[r.persona.name for r in world.residents],
+                                        reflect="reflection" not in ablations)
+        try:
+            fixes = memory.restore_extras(snap.memory or {}) if memory is not None else []
+        except ValueError as e:
+            raise RunStoreError(f"{run_dir}: {e}") from None
     finally:
         reader.close()
 
-    stop = _resume_end(opts, world, clock, tick)
     if opts.budget_calls is not None:
         if opts.budget_calls < 1:
             raise SmallvilleError(f"--budget-calls: expected a positive number, got {opts.budget_calls}")
@@ -281,22 +273,10 @@ def resume_run(opts: ResumeOptions) -> Path:
         print(f"resuming {run_dir} at tick {tick} ({clock.time_at(tick):%Y-%m-%d %H:%M})", file=sys.stderr)
 
     writer = RunWriter.open_existing(run_dir)
-    c = writer.con
-    c.execute("BEGIN")
-    try:
-        for t in PER_TICK_TABLES:
-            c.execute(f"DELETE FROM {t} WHERE tick > ?", (tick,))
-        if fixes:
-            ids = writer._agent_ids
-            c.executemany("UPDATE memories SET importance = ? WHERE agent = ? AND id = ?",
-                          [(imp, ids[name], i) for imp, name, i in fixes])
-        c.execute("COMMIT")
-    except BaseException:
-        c.execute("ROLLBACK")
-        raise
+    writer.truncate_after(tick, fixes)
     resumed = list(manifest.get("resumed", [])) + [
         {"from_tick": tick, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}]
-    writer.write_manifest(status="running", resumed=resumed,
+    writer.write_manifest(status="running", resumed=resumed, target_tick=stop,
                           game_end=clock.time_at(stop).strftime(TIME_FORMAT))
 
     policy = AgentPolicy.for_world(world, ablations)
@@ -304,14 +284,16 @@ def resume_run(opts: ResumeOptions) -> Path:
     decider = Decider(stack.lm if stack else None, temperature=llm.temperature, max_tokens=llm.max_tokens,
                       **context_of(chosen, llm))
     engine = Engine(world, policy, seed, recorder=writer, concurrency=llm.concurrency, decider=decider,
-                    memory=memory, state=state)
+                    memory=memory, snapshot=snap)
     _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,
               hint="resume again (--budget-calls N raises the calls cap)",
               llm_totals=lambda: _llm_totals(writer))
     return run_dir
 
 
-def _resume_end(opts: ResumeOptions, world: World, clock: Clock, tick: int) -> int:
+def _resume_end(opts: ResumeOptions, manifest: dict, world: World, clock: Clock, tick: int) -> int | None:
+    """The tick a resume goes to: ``--hours`` more or ``--until``, else the run's own target
+    (None when the run is already there)."""
     last = clock.tick_at(world.config.end)
     if opts.hours is not None:
         if not opts.hours > 0:
@@ -320,7 +302,11 @@ def _resume_end(opts: ResumeOptions, world: World, clock: Clock, tick: int) -> i
     elif opts.until is not None:
         stop = end_tick(RunOptions(str(world.path), until=opts.until), world, clock)
     else:
-        stop = last
+        target = manifest.get("target_tick")
+        if target is None and manifest.get("game_end"):  # runs recorded before target_tick was kept
+            target = clock.tick_at(dt.datetime.strptime(manifest["game_end"], TIME_FORMAT))
+        stop = min(last, int(target)) if target is not None else last
+        return stop if stop > tick else None
     if stop <= tick:
         raise SmallvilleError(f"the run is already at {clock.time_at(tick):%Y-%m-%d %H:%M} (tick {tick}); "
                               f"nothing to resume up to {clock.time_at(stop):%Y-%m-%d %H:%M}")
@@ -337,25 +323,45 @@ def _llm_totals(writer: RunWriter) -> dict:
 
 
 async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, quiet: bool,
-                 stack: factory.Stack | None = None) -> str | None:
-    """Run to ``stop``; returns why the budget stopped the run early, or None."""
+                 stack: factory.Stack | None = None) -> tuple[str | None, bool]:
+    """Run to ``stop``; returns (why the budget stopped the run early or None, whether a signal
+    stopped it). A first SIGINT/SIGTERM stops at the end of the tick under way; a second one
+    cancels the tick (the engine is then left mid-tick: see :func:`_simulate`)."""
     from tqdm import tqdm
 
     every = max(1, clock.ticks_in(CHECKPOINT_EVERY_S))
     bar = tqdm(total=stop, initial=engine.state.tick, unit="tick", disable=quiet, file=sys.stderr,
                dynamic_ncols=True, mininterval=0.5)
     t0, last_post = time.perf_counter(), 0.0
-
     spent: str | None = None
+    signals = 0
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            if not quiet:
+                bar.write("stopping at the end of this tick (Ctrl-C again to stop at once)", file=sys.stderr)
+        else:
+            task.cancel()
+
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
+            pass
 
     def on_tick(rec: TickRecord) -> bool:
         nonlocal last_post, spent
         bar.update(1)
         if rec.tick % every == 0:
-            st = engine.snapshot()
             if engine.memory is not None:
                 writer.record_memory(engine.memory.drain(final=True))
-            writer.checkpoint(st.tick, checkpoint_json(st, engine.memory))
+            writer.checkpoint(rec.tick, snapshot_json(engine))
         now = time.perf_counter()
         if stack is not None:
             spent = stack.budget.spent
@@ -364,16 +370,18 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
             u = stack.usage if stack is not None else None
             llm = (f"llm calls {u.calls} cached {u.cache_hits} tokens {u.tokens_in}+{u.tokens_out} errors {u.errors}"
                    if u else "llm calls 0 tokens 0")
-            bar.set_postfix_str(f"{rec.time:%a %Y-%m-%d %H:%M} | {llm}", refresh=False)
-        return spent is not None
+            bar.set_postfix_str(f"{weekday(rec.time)[:3]} {rec.time:%Y-%m-%d %H:%M} | {llm}", refresh=False)
+        return spent is not None or signals > 0
 
     try:
         await engine.run(stop, on_tick)
     finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
         bar.close()
         if stack is not None:
             await stack.aclose()
     if not quiet:
         el = time.perf_counter() - t0
         print(f"simulated {engine.state.tick} ticks in {el:.1f}s", file=sys.stderr)
-    return spent
+    return spent, signals > 0

@@ -16,7 +16,8 @@ from smallville.cognition import plan as P
 from smallville.cognition.agent import AgentPolicy
 from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
 from smallville.cognition.interface import ConversationView, Line, Observation, Seen
-from smallville.cognition.memory import Memory
+from smallville.cognition.memory import MemoryStreams
+from smallville.cognition.state import ReactMemo
 from smallville.engine.engine import Engine
 from smallville.world.config import Persona
 from smallville.world.world import load_world
@@ -96,7 +97,7 @@ def test_react_talks_more_with_news_and_waits_for_someone_busy():
 
 
 def test_react_gates_keep_decisions_rare():
-    memory: dict = {}
+    memory = ReactMemo()
     o = Observation("Ann Example", 1, NOW, 0, 0, "Cafe:cafe", "x", (Seen("Bob Example", 1, 0, "y", 1),))
     assert react.gate(memory, o, lambda n: []).name == "Bob Example"
     react.mark(memory, o, "Bob Example")
@@ -123,7 +124,7 @@ def party_world(tmp_path):
 
 def run_world(path, ablations=(), until_tick=None):
     w = load_world(path)
-    mem = Memory.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+    mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
     policy = AgentPolicy({r.persona.name: r.persona for r in w.residents}, ablations)
     engine = Engine(w, policy, 3, memory=mem)
     recs = []
@@ -183,4 +184,4 @@ def test_conversations_are_deterministic_and_survive_a_checkpoint(party_world, s
     b, _, rb = run_world(party_world, until_tick=700)
     assert [r.digest for r in ra] == [r.digest for r in rb]
     snap = a.snapshot()
-    assert json.loads(snap.to_json())["talked"] == snap.talked
+    assert json.loads(snap.to_json())["world"]["talked"] == snap.world.talked

@@ -186,6 +186,65 @@ def test_decisions_are_counted_by_type(runs):
     assert ratings <= 25  # importance is rated in batches, not once per agent per tick (that was 75 here)
 
 
+def test_no_two_residents_using_objects_share_a_tile(runs):
+    """Seats (issue 9), read from the store over the whole run: at every tick, the residents
+    standing on the seat their current action uses are on tiles of their own."""
+    r = runs["party"]
+    names = r.agents
+    pos: dict[str, tuple[int, int]] = {}
+    seat: dict[str, tuple[int, int] | None] = {}
+    rows = r.con.execute("SELECT tick, agent, x, y, NULL AS kind, NULL AS data FROM agent_states UNION ALL "
+                         "SELECT tick, agent, NULL, NULL, kind, data FROM events "
+                         "WHERE kind IN ('action', 'conversation_start') ORDER BY tick").fetchall()
+    checked = used = 0
+    for tick_rows in _by_tick(rows):
+        for row in tick_rows:
+            name = names[row["agent"]]
+            if row["kind"] == "action":
+                d = json.loads(row["data"])
+                seat[name] = tuple(d["tile"]) if d.get("object") else None
+            elif row["kind"] == "conversation_start":  # both leave what they were using
+                seat[name] = seat[json.loads(row["data"])["with"]] = None
+            else:
+                pos[name] = (row["x"], row["y"])
+        seated = [pos[n] for n, t in seat.items() if t is not None and pos.get(n) == t]
+        assert len(seated) == len(set(seated)), (tick_rows[0]["tick"], seated)
+        checked += 1
+        used += len(seated)
+    taken = list(r.events(kind="object_taken"))
+    print(f"\nseats: {checked} ticks checked, {used} resident-ticks on an object, {len(taken)} times an object was full")
+    assert checked > 1000 and used > 0
+
+
+def test_analysis_finds_the_party_unprompted_and_neither_it_nor_its_news_without_the_seed(runs):
+    """``analyze`` (issue 12) is told nothing about the party: it finds a gathering at the cafe on
+    the evening of the 14th that matches the host's declared event, and the party's diffusion
+    rising; without the seed, neither; with word of mouth but no planning, diffusion only."""
+    from smallville.analysis.analyze import analyze
+    from smallville.analysis.source import RunData
+
+    party = analyze(RunData(runs["party"]))
+    evening = [g for g in party["gatherings"] if g["place"] == f"{CAFE}:cafe"
+               and "2023-02-14 16:30" <= g["start"] <= "2023-02-14 19:00"]
+    assert evening, party["gatherings"]
+    g = evening[0]
+    assert HOST in g["attendees"] and len(g["attendees"]) >= 3
+    assert g["event"]["name"] == "Valentine's Day party" and g["event"]["host"] == HOST
+    assert g["event"]["came_count"] >= 2 and g["event"]["heard_count"] >= g["event"]["came_count"]
+    d = party["diffusion"]["party"]
+    counts = [p["count"] for p in d["timeline"]]
+    print(f"\nanalyze: party {d['start']} → {d['end']} (chain up to {d['max_hops']} hops); gathering {g['start']} → "
+          f"{g['end']}: {g['attendees']}; {g['event']['came_count']} of {g['event']['heard_count']} who heard came")
+    assert d["start"] == 1 and d["end"] >= 8 and counts == sorted(counts) and d["max_hops"] >= 2
+
+    no_party = analyze(RunData(runs["no_party"]))
+    assert no_party["gatherings"] == [] and no_party["diffusion"]["party"]["end"] == 0
+
+    no_planning = analyze(RunData(runs["no_planning"]))
+    assert no_planning["diffusion"]["party"]["end"] >= 8
+    assert not [g for g in no_planning["gatherings"] if g["place"].startswith(CAFE)], no_planning["gatherings"]
+
+
 # ---------------------------------------------------------------- what is told, and what is not (issue 10)
 
 

@@ -7,7 +7,7 @@ import sqlite3
 from conftest import run_cli
 from smallville.cognition.rules import RulesPolicy
 from smallville.engine.engine import Engine
-from smallville.world.state import WorldState
+from smallville.engine.engine import Snapshot
 from smallville.world.world import load_world
 
 
@@ -64,12 +64,12 @@ def test_state_is_plain_data_round_trip(tiny_world):
     run_steps(e, 300)
     snap = e.snapshot()
     text = snap.to_json()
-    back = WorldState.from_json(text)
+    back = Snapshot.from_json(text)
     assert back == snap and back.to_json() == text
     json.loads(text)  # plain JSON
     # resuming from the snapshot continues exactly like the original
     w = load_world(tiny_world)
-    resumed = Engine(w, RulesPolicy({r.persona.name: r.persona for r in w.residents}), 0, state=back)
+    resumed = Engine(w, RulesPolicy({r.persona.name: r.persona for r in w.residents}), 0, snapshot=back)
     run_steps(e, 200), run_steps(resumed, 200)
     assert resumed.state.digest == e.state.digest
 
@@ -118,14 +118,14 @@ def test_refuses_to_overwrite_a_run(tiny_world, tmp_path):
 
 def test_spatial_memory_starts_with_known_places_and_grows(tiny_world):
     e = make_engine(tiny_world)
-    bob = e.state.agent("Bob Example")
-    assert bob.cognition["known_places"] == ["Bob's House:bedroom", "Cafe:cafe"]
+    bob = e.residents["Bob Example"]
+    assert bob.known_places == ["Bob's House:bedroom", "Cafe:cafe"]
     recs = run_steps(e, 800)  # Bob walks to the cafe and passes the kitchen
     learned = [ev["data"]["place"] for r in recs for ev in r.events
                if ev["kind"] == "place_learned" and ev["agent"] == "Bob Example"]
-    assert "Cafe:kitchen" in learned and "Cafe:kitchen" in bob.cognition["known_places"]
+    assert "Cafe:kitchen" in learned and "Cafe:kitchen" in bob.known_places
     # an agent that never moves learns nothing new
     e2 = make_engine(tiny_world)
     e2.vision = 0
     run_steps(e2, 200)
-    assert e2.state.agent("Bob Example").cognition["known_places"] == ["Bob's House:bedroom", "Cafe:cafe"]
+    assert e2.residents["Bob Example"].known_places == ["Bob's House:bedroom", "Cafe:cafe"]

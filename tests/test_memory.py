@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli
 from smallville.cognition.embedding import (EmbeddingCache, HashingEmbedder, MiniLMEmbedder, make_embedder,
                                             text_key)
-from smallville.cognition.memory import Memory
+from smallville.cognition.memory import MemoryStreams
 from smallville.cognition.rules import RulesPolicy
 from smallville.engine.engine import Engine
 from smallville.errors import SmallvilleError
@@ -30,7 +30,7 @@ class Counting(HashingEmbedder):
 
 def test_seed_keeps_first_memories_and_event_facts():
     w = load_world("worlds/small.yaml")
-    mem = Memory.for_world(w, EmbeddingCache(HashingEmbedder()))
+    mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder()))
     isa = mem.stream("Isabella Rodriguez").nodes
     assert [n.id for n in isa] == [0, 1, 2] and all(n.created == 0 and n.kind == "thought" for n in isa)
     party = isa[0]
@@ -71,7 +71,7 @@ def test_hashing_embedder_is_deterministic_and_normalised():
 def test_embedding_is_batched_across_agents_and_ticks():
     w = load_world("tests/data/tiny/world.yaml")
     emb = Counting()
-    mem = Memory.for_world(w, EmbeddingCache(emb), reflect=False)
+    mem = MemoryStreams.for_world(w, EmbeddingCache(emb), reflect=False)
     e = Engine(w, RulesPolicy({r.persona.name: r.persona for r in w.residents}), 3, memory=mem)
 
     async def go():
@@ -89,9 +89,9 @@ def test_embedding_is_batched_across_agents_and_ticks():
 
 
 def test_run_store_round_trip(tmp_path):
-    """Memory.load(reader, tick) rebuilds exactly the memory the run had at that tick."""
+    """MemoryStreams.load(reader, tick) rebuilds exactly the memory the run had at that tick."""
     w = load_world("tests/data/tiny/world.yaml")
-    mem = Memory.for_world(w, EmbeddingCache(HashingEmbedder()))
+    mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder()))
     mem.reflection = mem.reflection.model_copy(update={"threshold": 20})
     meta = {"world": w.config.model_dump(mode="json"), "start": w.config.start.isoformat(),
             "tick_seconds": w.config.tick_seconds, "embedder": "hashing-256"}
@@ -113,7 +113,7 @@ def test_run_store_round_trip(tmp_path):
     reader = RunReader(tmp_path / "r")
     try:
         for tick, want in snapshots.items():
-            back = Memory.load(reader, tick, EmbeddingCache(HashingEmbedder()))
+            back = MemoryStreams.load(reader, tick, EmbeddingCache(HashingEmbedder()))
             got = {n: [(x.id, x.description, x.importance, x.last_accessed, x.depth, x.evidence) for x in s.nodes]
                    for n, s in back.streams.items() if len(s)}
             assert got == want

@@ -11,7 +11,8 @@ from smallville.cognition.agent import AgentPolicy
 from smallville.cognition.decisions import Decider, InvalidAnswer, Repaired
 from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
 from smallville.cognition.interface import DecisionContext, Observation
-from smallville.cognition.memory import Memory
+from smallville.cognition.memory import MemoryStreams
+from smallville.cognition.state import ResidentState
 from smallville.llm.fake import FakeLLM
 from smallville.llm.wrappers import Structured
 from smallville.world.clock import Clock
@@ -108,18 +109,19 @@ def test_acceptance_depends_on_the_persona():
     ("the moon", "Ann's House:bedroom", True),  # unknown: the fallback
 ])
 def test_places_are_checked_against_spatial_memory(answer, expected, fallback):
-    got, why = P.resolve_place(answer, P.known_places(ANN, {}), ANN.home)
+    got, why = P.resolve_place(answer, P.known_places(ANN, ResidentState()), ANN.home)
     assert got == expected and (why is not None) == fallback
 
 
 def test_spatial_memory_grows():
-    memory = {"known_places": ["Town:square"]}
-    P.learn_place(memory, "Cafe:terrace")
+    memory = ResidentState(known_places=["Town:square"])
+    assert memory.learn_place("Cafe:terrace") and not memory.learn_place("Cafe:terrace")
+    assert memory.known_places == ["Cafe:terrace", "Town:square"]
     assert "Cafe:terrace" in P.known_places(ANN, memory) and "Town:square" in P.known_places(ANN, memory)
 
 
 def test_parse_plan_checks_times_and_places():
-    places = P.known_places(ANN, {})
+    places = P.known_places(ANN, ResidentState())
     good = {"wake": "07:10", "blocks": [
         {"start": "07:10", "end": "08:00", "activity": "getting ready", "place": "Ann's House:bedroom"},
         {"start": "08:00", "end": "13:00", "activity": "serving coffee", "place": "Cafe:cafe"},
@@ -138,7 +140,7 @@ def test_parse_plan_checks_times_and_places():
 
 
 def test_an_accepted_event_the_model_left_out_stays_in_the_plan():
-    places = P.known_places(BOB, {})
+    places = P.known_places(BOB, ResidentState())
     answer = {"wake": "08:00", "blocks": [
         {"start": "08:00", "end": "12:00", "activity": "writing", "place": "Bob's House:bedroom"},
         {"start": "12:00", "end": "23:00", "activity": "writing more", "place": "Bob's House:bedroom"}]}
@@ -177,23 +179,23 @@ def test_the_plan_day_changes_in_the_middle_of_the_night():
 def run_policy(llm, persona=ANN, when=dt.datetime(2023, 2, 13, 7, 5)):
     records = []
     decider = Decider(Structured(llm) if llm else None, record=lambda **d: records.append(d))
-    mem = Memory(EmbeddingCache(HashingEmbedder(64)), Clock(dt.datetime(2023, 2, 13, 7, 0), 10),
+    mem = MemoryStreams(EmbeddingCache(HashingEmbedder(64)), Clock(dt.datetime(2023, 2, 13, 7, 0), 10),
                  people=[ANN.name, BOB.name])
     mem.seed(persona)
     policy = AgentPolicy({ANN.name: ANN, BOB.name: BOB})
-    memory: dict = {}
-    ctx = DecisionContext(memory=memory, rng=random.Random(5),
+    state = ResidentState()
+    ctx = DecisionContext(state=state, rng=random.Random(5),
                           decide=lambda name, **kw: decider.decide(name, agent=persona.name, tick=30, **kw),
                           stream=mem.view(persona.name, 30))
     obs = Observation(persona.name, 30, when, 1, 1, "Ann's House:bedroom", "")
     action = asyncio.run(policy.decide(obs, ctx))
-    return action, memory, records, ctx
+    return action, state, records, ctx
 
 
 def test_one_plan_a_day_and_the_current_step_of_the_current_block():
     action, memory, records, ctx = run_policy(None)
     assert [r["name"] for r in records] == ["plan_day", "decompose"]
-    assert memory["plan"]["day"] == "2023-02-13" and action.place == "Ann's House:bedroom"
+    assert memory.plan["day"] == "2023-02-13" and action.place == "Ann's House:bedroom"
     assert [e["kind"] for e in ctx.events] == ["plan"]
     assert any(b["activity"] == "hosting the reading night" for b in ctx.events[0]["data"]["blocks"])
     assert ctx.stream.nodes[-1].kind == "plan"
@@ -208,7 +210,7 @@ def test_llm_plan_with_an_unknown_place_falls_back_to_a_known_one_and_is_recorde
     action, memory, records, _ = run_policy(llm)
     assert records[0]["name"] == "plan_day" and records[0]["fallback"] is True
     assert "Atlantis:palace" in records[0]["reason"]
-    assert memory["plan"]["blocks"][0]["place"] == ANN.home and action.description == "making the bed"
+    assert memory.plan["blocks"][0]["place"] == ANN.home and action.description == "making the bed"
     assert "plans for today" not in llm.prompts[0]  # the focal text is not shown, its memories are
     assert "reading night" in llm.prompts[0]  # retrieved for "plans for today"
 
@@ -217,11 +219,11 @@ def test_llm_garbage_plan_falls_back_to_the_rules_plan():
     llm = FakeLLM([{"wake": "x", "blocks": []}, {"steps": [{"action": "a", "minutes": 5}]}])
     _, memory, records, _ = run_policy(llm)
     assert records[0]["fallback"] is True
-    assert any(b["activity"] == "hosting the reading night" for b in memory["plan"]["blocks"])
+    assert any(b["activity"] == "hosting the reading night" for b in memory.plan["blocks"])
 
 
 def test_what_an_answer_leaves_out_follows_the_usual_day():
-    places = P.known_places(ANN, {})
+    places = P.known_places(ANN, ResidentState())
     short = {"wake": "07:00", "blocks": [
         {"start": "07:00", "end": "07:30", "activity": "getting ready", "place": "Ann's House:bedroom"},
         {"start": "07:30", "end": "09:00", "activity": "baking", "place": "Cafe:kitchen"}]}

@@ -12,7 +12,8 @@ from smallville.cognition import perceive, reflect
 from smallville.cognition.decisions import Decider, render
 from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
 from smallville.cognition.interface import DecisionContext, Observation, Percept
-from smallville.cognition.memory import Memory, MemoryNode
+from smallville.cognition.state import ResidentState
+from smallville.cognition.memory import MemoryStreams, MemoryNode
 from smallville.llm.fake import FakeLLM
 from smallville.llm.wrappers import Structured
 from smallville.world.clock import Clock
@@ -25,20 +26,20 @@ ANN = WORLD.residents[0].persona  # Ann Example, neighbour of Bob Example
 PEOPLE = ["Ann Example", "Bob Example"]
 
 
-def memory(threshold=30.0, reflect_on=True) -> Memory:
-    return Memory(EmbeddingCache(HashingEmbedder()), Clock(START, 10), reflection=ReflectionSettings(threshold=threshold),
+def memory(threshold=30.0, reflect_on=True) -> MemoryStreams:
+    return MemoryStreams(EmbeddingCache(HashingEmbedder()), Clock(START, 10), reflection=ReflectionSettings(threshold=threshold),
                   reflect=reflect_on, people=PEOPLE)
 
 
 class Harness:
-    def __init__(self, mem: Memory, llm=None):
+    def __init__(self, mem: MemoryStreams, llm=None):
         self.mem = mem
         self.decisions: list[dict] = []
         self.decider = Decider(llm, record=lambda **d: self.decisions.append(d))
-        self.cognition: dict = {}
+        self.cognition = ResidentState()
 
     def ctx(self, tick: int) -> DecisionContext:
-        return DecisionContext(memory=self.cognition, rng=random.Random(tick), stream=self.mem.view("Ann Example", tick),
+        return DecisionContext(state=self.cognition, rng=random.Random(tick), stream=self.mem.view("Ann Example", tick),
                                decide=lambda name, **kw: self.decider.decide(name, agent="Ann Example", tick=tick, **kw))
 
     def perceive(self, tick: int, *descriptions: str) -> list[MemoryNode]:
@@ -188,7 +189,7 @@ def test_cli_rules_run_reflects_and_inspect_shows_it(tmp_path):
         ids = {m["id"] for m in view["memories"]}
         for t in view["reflections"]:
             assert set(t["evidence"]) <= ids and t["depth"] >= 1
-    assert reflected >= 2
+    assert reflected >= 1  # walls block sight: fewer observations than in the open (issue 9)
 
 
 @pytest.mark.slow

@@ -98,10 +98,14 @@ def test_a_complete_run_resumes_to_a_later_time(tmp_path, capsys):
     view = inspect_run(str(out), None, None)
     assert view["time"].startswith("2023-02-13T09:00") and view["digest"] != first
     assert inspect_run(str(out), "2023-02-13 07:50", None)["digest"] == first  # the past is unchanged
-    assert resume(out) == 0  # to the world's end
+    capsys.readouterr()
+    at_nine = digest(out)
+    assert resume(out) == 0  # no target given: the run's own (now 09:00), where it is already
+    assert "the run is complete" in capsys.readouterr().err and digest(out) == at_nine
+    assert resume(out, "--until", "2023-02-13 12:00") == 0  # to the world's end
     assert json.loads((out / "manifest.json").read_text())["last_time"] == "2023-02-13 12:00"
     capsys.readouterr()
-    assert resume(out) == 2  # nothing left to simulate
+    assert resume(out, "--hours", "1") == 2  # nothing left to simulate
     assert "nothing to resume" in capsys.readouterr().err
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
-from smallville.cognition.memory import Memory
+from smallville.cognition.memory import MemoryStreams
 from smallville.cognition.retrieve import components, minmax, rank, top_k, Weights
 from smallville.world.clock import Clock
 from smallville.world.config import RetrievalSettings, RetrievalWeights
@@ -17,13 +17,13 @@ START = dt.datetime(2023, 2, 13, 7, 0)
 HOUR = 360  # ticks of 10 s
 
 
-def make_memory(weights=(1, 1, 1), decay=0.995, top_k=30) -> Memory:
+def make_memory(weights=(1, 1, 1), decay=0.995, top_k=30) -> MemoryStreams:
     r = RetrievalSettings(recency_decay=decay, weights=RetrievalWeights(recency=weights[0], importance=weights[1],
                                                                         relevance=weights[2]), top_k=top_k)
-    return Memory(EmbeddingCache(HashingEmbedder()), Clock(START, 10), retrieval=r, people=["Ann"])
+    return MemoryStreams(EmbeddingCache(HashingEmbedder()), Clock(START, 10), retrieval=r, people=["Ann"])
 
 
-def reference(mem: Memory, agent: str, focal: str, now: int) -> list[tuple[int, float]]:
+def reference(mem: MemoryStreams, agent: str, focal: str, now: int) -> list[tuple[int, float]]:
     """The formula written out plainly, one memory at a time: [(id, score)] best first."""
     s = mem.stream(agent)
     q = mem.cache.embedder.embed([focal])[0]
@@ -54,7 +54,7 @@ STREAM = [  # (tick created, importance, description)
 ]
 
 
-def build(weights=(1, 1, 1), decay=0.995) -> Memory:
+def build(weights=(1, 1, 1), decay=0.995) -> MemoryStreams:
     mem = make_memory(weights, decay)
     for tick, imp, text in STREAM:
         mem.add("Ann", tick, "observation", text, imp)

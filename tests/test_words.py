@@ -24,7 +24,8 @@ from conftest import ROOT
 from smallville.cognition.agent import AgentPolicy
 from smallville.cognition.decisions import Decider
 from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
-from smallville.cognition.memory import Memory
+from smallville.cognition.memory import MemoryStreams
+from smallville.cognition.state import ResidentState
 from smallville.engine.engine import Engine
 from smallville.llm.fake import by_decision
 from smallville.llm.wrappers import Structured
@@ -123,7 +124,7 @@ def town(extract, until="2023-02-13 17:05", ablations=()):
     lm = by_decision({"converse_turn": say, "extract_facts": extract, "react": react})
     decisions = []
     decider = Decider(Structured(lm), record=lambda **k: decisions.append(k))
-    mem = Memory.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+    mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
     engine = Engine(w, AgentPolicy.for_world(w, ablations), 5, decider=decider, memory=mem)
     stop = int((dt.datetime.fromisoformat(until) - w.config.start).total_seconds() // w.config.tick_seconds)
     events = []
@@ -262,7 +263,7 @@ def test_news_is_what_matters_seen_heard_or_thought_and_never_a_secret():
     from smallville.cognition import converse
 
     w = load_world(DATA / "tiny" / "world.yaml")
-    mem = Memory.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+    mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
     view = mem.view("Ann Example", 10)
     view.add("thought", "Ann Example won the town's baking prize", 10)
     view.add("thought", "Ann Example is leaving town next month", 10, facts={"private": True})
@@ -271,7 +272,7 @@ def test_news_is_what_matters_seen_heard_or_thought_and_never_a_secret():
     view.add("observation", "Cid Example is walking to work", 6)
     view.add("chat", "Dot Example is moving to the coast", 9,
              facts={"news": "Dot Example is moving to the coast", "heard_from": "Cid Example", "chain": ["Cid Example"]})
-    items = converse.news_items("Ann Example", view, {}, "Bob Example", dt.datetime(2023, 2, 13, 8))
+    items = converse.news_items("Ann Example", view, ResidentState(), "Bob Example", dt.datetime(2023, 2, 13, 8))
     texts = [it["name"] for it in items]
     assert texts[0] == "Ann Example won the town's baking prize"  # most important, newest first
     assert set(texts) == {"Ann Example won the town's baking prize", "Cid Example is painting the old bridge",
@@ -281,5 +282,5 @@ def test_news_is_what_matters_seen_heard_or_thought_and_never_a_secret():
     # a day later the same news ranks lower than fresh news of the same importance
     later = mem.view("Ann Example", 10 + 8640)
     later.add("thought", "Ann Example bought a new oven", 10)
-    items = converse.news_items("Ann Example", later, {}, "Bob Example", dt.datetime(2023, 2, 14, 8))
+    items = converse.news_items("Ann Example", later, ResidentState(), "Bob Example", dt.datetime(2023, 2, 14, 8))
     assert [it["name"] for it in items][:2] == ["Ann Example bought a new oven", "Ann Example won the town's baking prize"]

@@ -32,6 +32,7 @@ from smallville.cognition import converse, extract, importance, react
 from smallville.cognition import plan as P
 from smallville.cognition.interface import Action, ConversationView, DecisionContext, Observation, Reaction, Turn
 from smallville.cognition.rules import RulesPolicy, day_offset, emoji_for, routine_action
+from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
 
 ABLATIONS = ("planning", "conversation")
@@ -61,17 +62,17 @@ class AgentPolicy(RulesPolicy):
     async def decide(self, obs: Observation, ctx: DecisionContext) -> Action:
         persona = self.personas[obs.agent]
         if not self.planning:  # the routine, with no decision, whatever the backend
-            return routine_action(persona, obs.now, day_offset(ctx.memory, obs.now.date(), ctx.rng))
+            return routine_action(persona, obs.now, day_offset(ctx.state, obs.now.date(), ctx.rng))
         day = P.plan_date(persona, obs.now)
-        offset = day_offset(ctx.memory, day, ctx.rng)
+        offset = day_offset(ctx.state, day, ctx.rng)
         routine = routine_action(persona, obs.now, offset)
-        plan = ctx.memory.get("plan")
+        plan = ctx.state.plan
         m = P.minutes_since(day, obs.now)
         if routine.asleep and not (plan and plan["day"] == day.isoformat() and P.block_at(plan, m)):
             return routine
         if plan is None or plan["day"] != day.isoformat():
             plan = await self.plan_day(persona, obs, ctx, day, offset)
-        if ctx.memory.get("salient"):
+        if ctx.state.salient:
             plan = await self.consider(persona, obs, ctx, plan, day, offset, m)
         if m < plan["wake"]:
             return Action("sleeping", persona.home, P.midnight(day) + dt.timedelta(minutes=plan["wake"]), emoji="😴",
@@ -93,14 +94,14 @@ class AgentPolicy(RulesPolicy):
     async def plan_day(self, persona: Persona, obs: Observation, ctx: DecisionContext, day: dt.date,
                        offset: int) -> dict:
         """Decision ``plan_day``: one per agent per day, when it wakes."""
-        old = ctx.memory.get("plan")
+        old = ctx.state.plan
         yesterday = P.summary(old) if old else ""
         memories: list[str] = []
         if ctx.stream is not None:
             await importance.settle(persona, ctx)
             memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         events = P.known_events(self._stream_nodes(ctx), persona.name)
-        places = P.known_places(persona, ctx.memory)
+        places = P.known_places(persona, ctx.state)
         plan = await ctx.decide(
             "plan_day", variables=P.plan_variables(persona, day, offset, yesterday, memories, places),
             rules=lambda: P.rules_plan(persona, day, offset, events, rng=ctx.rng),
@@ -110,8 +111,8 @@ class AgentPolicy(RulesPolicy):
 
     def _adopt(self, persona: Persona, ctx: DecisionContext, plan: dict, revision: int, reason: str) -> dict:
         plan = {**plan, "revision": revision, "blocks": P.number(plan["blocks"], revision)}
-        ctx.memory["plan"] = plan
-        ctx.memory.pop("queue", None)
+        ctx.state.plan = plan
+        ctx.state.queue = None
         ctx.emit("plan", {**P.as_record(plan), "reason": reason})
         if ctx.stream is not None:
             ctx.stream.add("plan", P.memory_text(persona, plan), 3 if reason == "day" else 5)
@@ -120,7 +121,7 @@ class AgentPolicy(RulesPolicy):
     async def consider(self, persona: Persona, obs: Observation, ctx: DecisionContext, plan: dict, day: dt.date,
                        offset: int, m: int) -> dict:
         """Salient events (learned in a conversation): decision ``react`` — continue or replan."""
-        keys = ctx.memory.pop("salient")
+        keys, ctx.state.salient = ctx.state.salient, []
         events = P.known_events(self._stream_nodes(ctx), persona.name)
         for key in dict.fromkeys(keys):
             k = events.get(key)
@@ -152,7 +153,7 @@ class AgentPolicy(RulesPolicy):
         if ctx.stream is not None:
             await importance.settle(persona, ctx)
             memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
-        places = P.known_places(persona, ctx.memory)
+        places = P.known_places(persona, ctx.state)
         variables = P.plan_variables(persona, day, offset, P.summary({"blocks": keep}), memories, places)
         variables["now"] = P.clock(m)
         rest = [{**b, "start": max(b["start"], m)} for b in plan["blocks"] if b["end"] > m]
@@ -168,7 +169,7 @@ class AgentPolicy(RulesPolicy):
     async def step(self, persona: Persona, obs: Observation, ctx: DecisionContext, block: dict, m: int,
                    day: dt.date) -> dict:
         """The step of ``block`` at minute ``m``; decision ``decompose`` for the next stretch of it."""
-        q = ctx.memory.get("queue")
+        q = ctx.state.queue
         if q and q["block"] == block["id"] and m < q["until"]:
             for s in q["steps"]:
                 if s["end"] > m:
@@ -181,14 +182,14 @@ class AgentPolicy(RulesPolicy):
                 "decompose", variables=P.decompose_variables(persona, block, start, end, day),
                 rules=lambda: P.rules_decompose(block, start, end, ctx.rng),
                 parse=lambda value: P.parse_decompose(value, start, end), rng=ctx.rng, max_tokens=P.STEPS_TOKENS)
-        ctx.memory["queue"] = {"block": block["id"], "until": end, "steps": steps}
+        ctx.state.queue = {"block": block["id"], "until": end, "steps": steps}
         return steps[0]
 
     # ------------------------------------------------------------------ reacting
-    def may_react(self, memory: dict, now: dt.datetime, nearby: list[str]) -> bool:
+    def may_react(self, state: ResidentState, now: dt.datetime, nearby: list[str]) -> bool:
         """Whether :meth:`react` could do anything (no decision, no observation needed)."""
-        started = bool(memory.get("plan")) or not self.planning  # not before the agent's day has begun
-        return self.conversation and started and react.ready(memory, now, nearby)
+        started = state.plan is not None or not self.planning  # not before the agent's day has begun
+        return self.conversation and started and react.ready(state.react, now, nearby)
 
     async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None:
         if not self.conversation or not obs.nearby or not obs.action:  # not before its first action
@@ -198,10 +199,10 @@ class AgentPolicy(RulesPolicy):
 
         def news_for(name: str) -> list[dict]:
             if name not in cache:
-                cache[name] = converse.news_items(persona.name, ctx.stream, ctx.memory, name, obs.now)
+                cache[name] = converse.news_items(persona.name, ctx.stream, ctx.state, name, obs.now)
             return cache[name]
 
-        other = react.gate(ctx.memory, obs, news_for)
+        other = react.gate(ctx.state.react, obs, news_for)
         if other is None:
             return None
         memories: list[str] = []
@@ -214,11 +215,11 @@ class AgentPolicy(RulesPolicy):
             "react", variables=react.variables(persona, obs, react.seeing(persona, other, news), memories, options),
             rules=lambda: react.rules_react(persona, other, news, ctx.rng),
             parse=lambda value: react.parse(value, other), rng=ctx.rng, enums={"reaction": options})
-        react.mark(ctx.memory, obs, other.name, waiting=choice == "wait")
+        react.mark(ctx.state.react, obs, other.name, waiting=choice == "wait")
         if choice == "talk":
             return Reaction("talk", other.name)
         if choice == "wait":
-            plan = ctx.memory.get("plan") or {}
+            plan = ctx.state.plan or {}
             block = P.block_at(plan, P.minutes_since(dt.date.fromisoformat(plan["day"]), obs.now)) if plan else None
             return Reaction("wait", other.name, react.wait_action(obs, other.name,
                                                                    block["place"] if block else persona.home))
@@ -229,7 +230,7 @@ class AgentPolicy(RulesPolicy):
         return await converse.turn(self.personas[obs.agent], obs, ctx, conv)
 
     async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None:
-        plan = ctx.memory.get("plan")
+        plan = ctx.state.plan
         words = None
         if ctx.backend != "rules" and conv.lines:
             words = lambda: self._shared(obs, ctx, conv)  # noqa: E731
@@ -237,7 +238,7 @@ class AgentPolicy(RulesPolicy):
 
     def _read(self, obs: Observation, ctx: DecisionContext, lines: list[tuple[str | None, str]]):
         return extract.extract(ctx.decide, me=obs.agent, lines=lines, now=obs.now, gazetteer=self.gazetteer,
-                               people=self.people, known=P.known_places(self.personas[obs.agent], ctx.memory),
+                               people=self.people, known=P.known_places(self.personas[obs.agent], ctx.state),
                                rng=ctx.rng)
 
     async def _shared(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> extract.Extracted:

@@ -29,9 +29,8 @@ said, a summary, and what it learned as memories with structured facts (an event
 time, who told it; its own decision to go or not) — and notes what it told whom. An event
 that it will now attend today is *salient*: the agent reconsiders its plan when it next acts.
 
-Working state used (``ctx.memory``): ``told`` (partner -> keys told), ``salient`` (event keys),
-``known_places`` (through :func:`~smallville.cognition.plan.learn_place`); see :func:`_told`,
-:func:`_salient`.
+Working state used (``ctx.state``, :class:`~smallville.cognition.state.ResidentState`): ``told``
+(partner -> keys told), ``salient`` (event keys), ``known_places`` (``learn_place``).
 """
 
 from __future__ import annotations
@@ -46,7 +45,9 @@ from smallville.cognition import plan as P
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.extract import Extracted
 from smallville.cognition.interface import ConversationView, DecisionContext, Observation, Turn
+from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
+from smallville.world.clock import long_date, weekday
 
 NEWS_MIN_IMPORTANCE = 9  # news other than events: a thought or heard news at least this important ...
 NEWS_MAX_AGE = dt.timedelta(days=2)
@@ -65,17 +66,17 @@ def private(node: Any) -> bool:
     return bool(facts.get("private")) or bool(SECRET.search(getattr(node, "description", "")))
 
 
-# working state, through these helpers only (the typed agent state will own them)
-def _told(memory: dict, partner: str) -> list[str]:
-    return memory.setdefault("told", {}).setdefault(partner, [])
+# the working state this module writes (cognition.state.ResidentState)
+def _told(state: ResidentState, partner: str) -> list[str]:
+    return state.told.setdefault(partner, [])
 
 
-def _told_keys(memory: dict, partner: str) -> set[str]:
-    return set(memory.get("told", {}).get(partner, []))
+def _told_keys(state: ResidentState, partner: str) -> set[str]:
+    return set(state.told.get(partner, []))
 
 
-def _salient(memory: dict, key: str) -> None:
-    memory.setdefault("salient", []).append(key)
+def _salient(state: ResidentState, key: str) -> None:
+    state.salient.append(key)
 
 
 def news_key(text: str) -> str:
@@ -105,13 +106,13 @@ def event_sentence(ev: dict, speaker: str, now: dt.datetime, declined: bool = Fa
     return f"Have you heard? {ev['host']} is hosting a {ev['name']} at {where} {when}.{tail}"
 
 
-def news_items(agent: str, stream: Any, memory: dict, partner: str, now: dt.datetime) -> list[dict]:
+def news_items(agent: str, stream: Any, state: ResidentState, partner: str, now: dt.datetime) -> list[dict]:
     """What ``agent`` could tell ``partner``, most important first: upcoming events it may pass
     on, then other recent, important news — neither told to nor heard from the partner yet."""
     if stream is None:
         return []
     nodes = stream.nodes
-    told = _told_keys(memory, partner)
+    told = _told_keys(state, partner)
     items: list[dict] = []
     for key, k in P.known_events(nodes, agent).items():
         ev = k["event"]
@@ -240,7 +241,7 @@ def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, i
     so_far = "\n".join(f"{l.speaker}: {l.text}" for l in conv.lines) or "(nothing yet: you speak first)"
     return {"name": persona.name, "persona": P.persona_line(persona), "partner": conv.partner,
             "relationship": persona.relationships.get(conv.partner, "someone from town"),
-            "time": obs.now.strftime("%A %H:%M"), "place": P.sector(conv.place) or "outside",
+            "time": f"{weekday(obs.now)} {obs.now:%H:%M}", "place": P.sector(conv.place) or "outside",
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
             "news": "\n".join(f"- {it['text']}" for it in items[:3]) or "- nothing new",
             "conversation": so_far}
@@ -268,7 +269,7 @@ async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: C
     stream = ctx.stream
     if stream is not None:  # its news and what it retrieves are ranked by rated importance
         await importance.settle(persona, ctx)
-    items = news_items(persona.name, stream, ctx.memory, conv.partner, obs.now)
+    items = news_items(persona.name, stream, ctx.state, conv.partner, obs.now)
     events = P.known_events(stream.nodes, persona.name) if stream is not None else {}
     memories: list[str] = []
     if stream is not None:
@@ -286,7 +287,7 @@ async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: C
 
 def _event_memory(ev: dict, me: str, partner: str) -> str:
     start, end = P.event_times(ev)
-    return (f"{ev['host']} is hosting a {ev['name']} at {P.sector(ev['place'])} on {start:%A} {start:%B} {start.day} "
+    return (f"{ev['host']} is hosting a {ev['name']} at {P.sector(ev['place'])} on {long_date(start)} "
             f"from {start:%H:%M} to {end:%H:%M}; {partner} told {me} about it")
 
 
@@ -350,7 +351,7 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
     What was told and answered: the lines' structured facts (the rules), or, given ``words``
     (a model's run), what ``extract_facts`` found in both sides' words."""
     me, partner = persona.name, conv.partner
-    told = _told(ctx.memory, partner)
+    told = _told(ctx.state, partner)
     if words is not None:
         known = P.known_events(ctx.stream.nodes, me) if ctx.stream is not None else {}
         steps: list[tuple[Any, str, dict | None]] = [(line, line.speaker, None) for line in conv.lines]
@@ -379,7 +380,7 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
             if speaker == partner:
                 heard.append((len(new), f, line_of.get(id(f), heard_text)))
                 new.append(("chat", _event_memory(ev, me, partner), {"event": ev, "heard_from": partner}))
-                P.learn_place(ctx.memory, ev["place"])
+                ctx.state.learn_place(ev["place"])
         elif t == "news":
             key = news_key(f["text"])
             if key not in told:
@@ -396,11 +397,11 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, con
                 intent = "attend" if f["accept"] else "decline"
                 verb = "is going to" if f["accept"] else "has decided not to go to"
                 new.append(("plan", f"{me} {verb} the {ev['name']} at {P.sector(ev['place'])} on "
-                                    f"{start:%A} {start:%B} {start.day} at {start:%H:%M}",
+                                    f"{long_date(start)} at {start:%H:%M}",
                             {"event": ev, "intent": intent}))
                 if f["accept"] and plan is not None and start.date().isoformat() == plan["day"] \
                         and not any(b.get("event") == f["event"] for b in plan["blocks"]):
-                    _salient(ctx.memory, f["event"])
+                    _salient(ctx.state, f["event"])
             else:
                 will = "will come to" if f["accept"] else "will not come to"
                 new.append(("chat", f"{partner} said they {will} the {ev['name']}", None))

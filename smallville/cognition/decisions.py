@@ -129,8 +129,9 @@ class Decider:
 
         ``rules()`` is the rules implementation; ``parse(value)`` turns the LLM's schema-valid
         JSON value into the decision's type (or a :class:`Repaired` one) or raises
-        :class:`InvalidAnswer`. The model's sampling seed is ``seed``, else drawn from ``rng``
-        (the decision's private RNG) — only on the LLM path, so the rules path draws nothing.
+        :class:`InvalidAnswer`. The model's sampling seed is ``seed``, else read from ``rng`` (the
+        decision's private RNG) without advancing it: a fallback to ``rules()`` then draws exactly
+        what the rules baseline draws, so a decision that falls back is the rules decision.
         ``enums`` narrows string answers to given values and ``schema`` adjusts this call's answer
         schema (see :func:`render`). ``max_tokens`` overrides the run's answer length, for a decision
         with long answers (a day's plan) or a short one (ratings).
@@ -139,7 +140,9 @@ class Decider:
             self._record(agent=agent, name=name, backend="rules", fallback=False, tick=tick)
             return rules()
         if seed is None and rng is not None:
+            saved = rng.getstate()
             seed = rng.getrandbits(31)
+            rng.setstate(saved)
         return await self._decide_llm(name, agent, tick, variables, rules, parse, seed, enums, max_tokens, schema)
 
     async def _decide_llm(self, name: str, agent: str, tick: int, variables: dict[str, Any],

@@ -210,7 +210,7 @@ class New:
 
 def waiting(ctx: DecisionContext) -> list[int]:
     """Ids of the agent's memories waiting for their rating, oldest first."""
-    return list((ctx.memory.get("unrated") or {}).get("ids", ()))
+    return list(ctx.state.unrated.ids)
 
 
 def add(persona: Persona, ctx: DecisionContext, memories: Sequence[New]) -> list[Any]:
@@ -218,8 +218,8 @@ def add(persona: Persona, ctx: DecisionContext, memories: Sequence[New]) -> list
     a rated description reuses its score, a routine one gets its rules score, any other one its
     rules score provisionally and waits for :func:`settle`."""
     mem = ctx.stream
-    state = ctx.memory.setdefault("unrated", {})
-    ids = state.setdefault("ids", [])
+    state = ctx.state.unrated
+    ids = state.ids
     pending = {mem.nodes[i].description for i in ids}
     todo: dict[str, tuple[str, str | None]] = {}
     for m in memories:
@@ -236,7 +236,7 @@ def add(persona: Persona, ctx: DecisionContext, memories: Sequence[New]) -> list
         if m.description in pending or (m.description in todo
                                         and not routine(persona.name, m.kind, m.description, m.subject)):
             if not ids:
-                state["since"] = mem.tick
+                state.since = mem.tick
             ids.append(node.id)
             pending.add(m.description)
     return nodes
@@ -244,11 +244,11 @@ def add(persona: Persona, ctx: DecisionContext, memories: Sequence[New]) -> list
 
 def due(ctx: DecisionContext) -> bool:
     """Whether the oldest waiting memory has waited ``BATCH_MINUTES``."""
-    state = ctx.memory.get("unrated") or {}
-    if not state.get("ids"):
+    state = ctx.state.unrated
+    if not state.ids or state.since is None:
         return False
     mem = ctx.stream
-    return (mem.tick - state["since"]) * mem.memory.clock.tick_seconds >= BATCH_MINUTES * 60
+    return (mem.tick - state.since) * mem.memory.clock.tick_seconds >= BATCH_MINUTES * 60
 
 
 async def settle(persona: Persona, ctx: DecisionContext, grace: int = GRACE_MINUTES) -> bool:
@@ -256,13 +256,13 @@ async def settle(persona: Persona, ctx: DecisionContext, grace: int = GRACE_MINU
     the agent took one less than ``grace`` game minutes ago (or this very tick). Returns whether
     a decision was taken."""
     mem = ctx.stream
-    state = ctx.memory.get("unrated")
-    if mem is None or not state or not state.get("ids"):
+    state = ctx.state.unrated
+    if mem is None or not state.ids:
         return False
-    last = state.get("rated")  # tick of the agent's last rating
+    last = state.rated  # tick of the agent's last rating
     if last is not None and (last == mem.tick or (mem.tick - last) * mem.memory.clock.tick_seconds < grace * 60):
         return False
-    nodes = [mem.nodes[i] for i in state["ids"]]
+    nodes = [mem.nodes[i] for i in state.ids]
     provisional: dict[str, int] = {}
     for n in nodes:
         provisional.setdefault(n.description, n.importance)
@@ -270,5 +270,5 @@ async def settle(persona: Persona, ctx: DecisionContext, grace: int = GRACE_MINU
     rated = dict(zip(texts, await _decide(persona, texts, lambda: [provisional[d] for d in texts], ctx)))
     for n in nodes:
         mem.memory.rescore(mem.agent, n.id, rated[n.description])
-    ctx.memory["unrated"] = {"ids": [], "rated": mem.tick}
+    state.ids, state.since, state.rated = [], None, mem.tick
     return True

@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
+from smallville.cognition.state import ResidentState
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -114,11 +116,11 @@ class Turn:
 
 @dataclass
 class DecisionContext:
-    """What a policy may use besides the observation: its own memory, a seeded RNG
-    private to this decision, and ``decide`` — :meth:`Decider.decide` bound to this agent
+    """What a policy may use besides the observation: the resident's working state, a seeded
+    RNG private to this decision, and ``decide`` — :meth:`Decider.decide` bound to this agent
     and tick — through which every cognitive decision is taken and counted."""
 
-    memory: dict[str, Any]  # the agent's plain-data cognition state (persisted in checkpoints)
+    state: ResidentState  # the resident's working state (cognition.state; written into checkpoints)
     rng: random.Random
     decide: Callable[..., Awaitable[Any]]
     # the agent's memory stream at this tick (a cognition.memory.AgentMemory: add, retrieve,
@@ -133,24 +135,34 @@ class DecisionContext:
 
 
 class Policy(Protocol):
+    """What the engine calls, all of it declared (the engine never probes a policy with
+    ``hasattr``). :class:`~smallville.cognition.rules.RulesPolicy` implements every method; a
+    policy that never reacts returns None from ``react`` and False from ``may_react``, and then
+    ``converse``/``end_conversation`` are never called."""
+
     backend: str
 
-    async def decide(self, obs: Observation, ctx: DecisionContext) -> Action: ...
-
-    async def perceive(self, obs: Observation, ctx: DecisionContext) -> None:
-        """Remember ``obs.events`` (called each tick for awake agents that noticed something new,
-        before any agent decides; only when the run has memory). Optional for a policy."""
+    async def decide(self, obs: Observation, ctx: DecisionContext) -> Action:
+        """The next action of a resident whose action ended."""
         ...
 
+    async def perceive(self, obs: Observation, ctx: DecisionContext) -> None:
+        """Remember ``obs.events`` (called each tick for awake residents that noticed something
+        new, before any resident decides; only when the run has memory)."""
+        ...
 
-class SocialPolicy(Policy, Protocol):
-    """A policy that also reacts to what it perceives and converses. The engine calls
-    ``react`` for a free, awake agent that sees another free, awake agent; ``converse``
-    for the next speaker of a conversation; ``end_conversation`` once for each participant
-    when a conversation is over (to remember it)."""
+    def may_react(self, state: ResidentState, now: dt.datetime, nearby: list[str]) -> bool:
+        """A cheap gate (no decision, no observation): could :meth:`react` do anything now?"""
+        ...
 
-    async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None: ...
+    async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None:
+        """For a free, awake resident that sees another free, awake resident: talk, wait, replan."""
+        ...
 
-    async def converse(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn: ...
+    async def converse(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn:
+        """The next line of a conversation, by its next speaker."""
+        ...
 
-    async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None: ...
+    async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None:
+        """Called once for each participant when a conversation is over (to remember it)."""
+        ...

@@ -4,13 +4,13 @@ A :class:`MemoryNode` is one memory. Its vector lives in the agent's :class:`Mem
 (a faiss inner-product flat index over unit vectors, in node order) and in the run's
 :class:`~smallville.cognition.embedding.EmbeddingCache` under the node's ``embedding`` key.
 
-:class:`Memory` holds the streams of all agents of a run. Nodes are added without a vector;
-:meth:`Memory.flush` embeds every pending text of every agent in one batch. It runs when a
+:class:`MemoryStreams` holds the streams of all agents of a run. Nodes are added without a vector;
+:meth:`MemoryStreams.flush` embeds every pending text of every agent in one batch. It runs when a
 retrieval needs the vectors, or at the end of a tick once ``batch`` texts new to the cache
 are waiting (a small batch costs nearly as much model time as a large one), or when the
 runner asks (checkpoints, the end of the run) — a tick's texts are never split across
 batches. ``drain`` hands the new nodes, accesses and vectors to the run store, from which
-:meth:`Memory.load` rebuilds the memory of any past moment (``inspect --query``, resuming).
+:meth:`MemoryStreams.load` rebuilds the memory of any past moment (``inspect --query``, resuming).
 
 Times are ticks; the engine's clock converts them. Cognition reads memory through an
 :class:`AgentMemory` view bound to one agent and the current tick.
@@ -174,10 +174,10 @@ class MemoryDelta:
     rescored: list[tuple[str, int, int]] = field(default_factory=list)  # (agent, node id, importance) rated later
 
     def __bool__(self) -> bool:
-        return bool(self.memories or self.accesses or self.embeddings)
+        return bool(self.memories or self.accesses or self.embeddings or self.rescored)
 
 
-class Memory:
+class MemoryStreams:
     """The memory of every agent of a run, with the settings its faculties use."""
 
     def __init__(self, cache: EmbeddingCache, clock: Clock, *, retrieval: RetrievalSettings | None = None,
@@ -199,7 +199,7 @@ class Memory:
         self._unseen: set[str] = set()  # keys of pending texts not in the cache yet
 
     @classmethod
-    def for_world(cls, world, cache: EmbeddingCache, reflect: bool = True) -> "Memory":
+    def for_world(cls, world, cache: EmbeddingCache, reflect: bool = True) -> "MemoryStreams":
         """A run's memory, each resident's stream seeded with its first memories at tick 0."""
         cfg = world.config
         mem = cls(cache, Clock(cfg.start, cfg.tick_seconds), retrieval=cfg.retrieval, perception=cfg.perception,
@@ -291,7 +291,12 @@ class Memory:
         or when ``batch`` of them are new to the cache."""
         if final or len(self._unseen) >= self.batch:
             self.flush()
-        delta = MemoryDelta(self._rows, self._accesses, self.cache.drain_new(), self._rescored)
+        # in a fixed order, whatever order concurrent decisions finished in (stable: a node rated
+        # twice in one tick keeps its ratings in the order they were given)
+        rows = sorted(self._rows, key=lambda r: (r["agent"], r["id"]))
+        accesses = sorted(self._accesses)
+        rescored = sorted(self._rescored, key=lambda x: (x[0], x[1]))
+        delta = MemoryDelta(rows, accesses, self.cache.drain_new(), rescored)
         self._rows, self._accesses, self._rescored = [], [], []
         return delta
 
@@ -325,10 +330,45 @@ class Memory:
                 "thoughts": sum(1 for s in self.streams.values() for n in s.nodes if n.kind == "thought" and n.depth > 0),
                 "embeddings": self.cache.stats.as_dict()}
 
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_extras(self) -> dict:
+        """What a checkpoint must add to the stored rows to give this memory back as of now:
+        each node's importance (a rating arrives after its row was written), the sum since the
+        last reflection, and cached ratings that differ from a description's first one."""
+        out = {}
+        for name, s in self.streams.items():
+            first: dict[str, int] = {}
+            for n in s.nodes:
+                first.setdefault(n.description, n.importance)
+            out[name] = {"importance": [n.importance for n in s.nodes], "since_reflection": s.since_reflection,
+                         "importance_cache": {k: v for k, v in s.importance_cache.items() if first.get(k) != v}}
+        return out
+
+    def restore_extras(self, saved: dict) -> list[tuple[str, int, int]]:
+        """Put a checkpoint's :meth:`checkpoint_extras` back (after :meth:`load` at its tick).
+        Returns (agent, node id, importance) of the nodes whose stored row holds a rating made
+        after the checkpoint, for the run store to set back."""
+        fixes = []
+        for name, m in saved.items():
+            s = self.stream(name)
+            imps = m.get("importance", [])
+            if len(imps) != len(s):
+                raise ValueError(f"checkpoint of {name!r}: {len(imps)} memories, the run store has {len(s)}")
+            for n, imp in zip(s.nodes, imps):
+                if n.importance != imp:
+                    fixes.append((name, n.id, imp))
+                    s.set_importance(n.id, imp)
+            s.importance_cache = {}
+            for n in s.nodes:
+                s.importance_cache.setdefault(n.description, n.importance)
+            s.importance_cache.update(m.get("importance_cache", {}))
+            s.since_reflection = float(m.get("since_reflection", s.since_reflection))
+        return fixes
+
     # ------------------------------------------------------------------ reading a run back
     @classmethod
     def load(cls, reader, tick: int, cache: EmbeddingCache, agents: Sequence[str] | None = None,
-             reflect: bool = True) -> "Memory":
+             reflect: bool = True) -> "MemoryStreams":
         """The memory of a stored run as it was at ``tick`` (nodes, last accesses, vectors)."""
         import datetime as dt
 
@@ -372,7 +412,7 @@ def plain_event(agent: str, text: str, gazetteer: Any, now: Any, people: Sequenc
 class AgentMemory:
     """One agent's memory as its cognition sees it at one tick (``ctx.stream``)."""
 
-    def __init__(self, memory: Memory, agent: str, tick: int):
+    def __init__(self, memory: MemoryStreams, agent: str, tick: int):
         self.memory = memory
         self.agent = agent
         self.tick = tick

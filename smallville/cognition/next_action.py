@@ -16,6 +16,7 @@ from typing import Any
 from smallville.cognition.decisions import Repaired
 from smallville.cognition.interface import Action
 from smallville.world.config import Persona
+from smallville.world.clock import weekday
 
 MIN_MINUTES, MAX_MINUTES = 5, 240
 MAX_LABEL = 80
@@ -31,7 +32,7 @@ def variables(persona: Persona, now: dt.datetime, previous: str, routine: Action
     return {
         "name": persona.name,
         "persona": f"{persona.name}, {persona.age}, {persona.occupation} ({traits}).",
-        "time": now.strftime("%A %H:%M"),
+        "time": f"{weekday(now)} {now:%H:%M}",
         "previous": previous or "nothing yet",
         "suggestion": routine.description,
         "suggestion_place": routine.place,

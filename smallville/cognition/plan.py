@@ -1,6 +1,6 @@
 """Daily planning: ``plan_day`` once a day when an agent wakes, ``decompose`` lazily per block.
 
-A day plan is plain data in the agent's cognition state (``memory["plan"]``)::
+A day plan is plain data in the resident's working state (``state.plan``, see :mod:`~smallville.cognition.state`)::
 
     {"day": "2023-02-14", "wake": 360, "sleep": 1350, "revision": 0,
      "blocks": [{"id": "0.3", "start": 720, "end": 765, "activity": "...", "place": "Sector:arena",
@@ -28,7 +28,9 @@ import re
 from typing import Any, Iterable
 
 from smallville.cognition.decisions import InvalidAnswer, Repaired
+from smallville.cognition.state import ResidentState
 from smallville.world.config import TIME_FORMAT, Persona, format_clock
+from smallville.world.clock import long_date, weekday
 
 DAY = 24 * 60
 HORIZON = 180  # minutes of a block decomposed at once
@@ -89,18 +91,10 @@ def persona_places(persona: Persona) -> list[str]:
     return list(dict.fromkeys(a for _, a in persona.known_places()))
 
 
-def known_places(persona: Persona, memory: dict) -> list[str]:
+def known_places(persona: Persona, state: ResidentState) -> list[str]:
     """The agent's spatial memory: the persona's places and every arena it has seen or heard of
-    since (``memory["known_places"]``, which the engine grows as the agent walks about)."""
-    return list(dict.fromkeys(persona_places(persona) + list(memory.get("known_places", []))))
-
-
-def learn_place(memory: dict, address: str) -> None:
-    """Spatial memory of a place heard of (an event's place)."""
-    places = memory.setdefault("known_places", [])
-    if address not in places:
-        places.append(address)
-        places.sort()
+    since (``state.known_places``, which the engine grows as the agent walks about)."""
+    return list(dict.fromkeys(persona_places(persona) + state.known_places))
 
 
 def resolve_place(answer: Any, places: list[str], fallback: str) -> tuple[str, str | None]:
@@ -140,9 +134,9 @@ def describe_when(ev: dict, now: dt.datetime | None = None) -> str:
     if now is not None and start.date() == now.date():
         day = "today"
     elif now is not None and start.date() == now.date() + dt.timedelta(days=1):
-        day = f"tomorrow, {start:%A} {start:%B} {start.day}"
+        day = f"tomorrow, {long_date(start)}"
     else:
-        day = f"on {start:%A} {start:%B} {start.day}"
+        day = f"on {long_date(start)}"
     return f"{day} from {start:%H:%M} to {end:%H:%M}"
 
 
@@ -347,7 +341,7 @@ def as_record(plan: dict) -> dict:
 
 def memory_text(persona: Persona, plan: dict) -> str:
     day = dt.date.fromisoformat(plan["day"])
-    return f"{persona.name}'s plan for {day:%A} {day:%B} {day.day}: " + summary(plan, limit=MAX_BLOCKS)
+    return f"{persona.name}'s plan for {long_date(day)}: " + summary(plan, limit=MAX_BLOCKS)
 
 
 # ---------------------------------------------------------------- the LLM side of plan_day
@@ -362,7 +356,7 @@ def plan_variables(persona: Persona, day: dt.date, offset: int, yesterday: str, 
     wake, sleep = waking_span(persona, offset)
     routine = "\n".join(f"- {clock(b['start'])}-{clock(b['end'])} {b['activity']} @ {b['place']}"
                         for b in routine_blocks(persona, offset))
-    return {"name": persona.name, "persona": persona_line(persona), "date": f"{day:%A} {day:%B} {day.day}, {day.year}",
+    return {"name": persona.name, "persona": persona_line(persona), "date": f"{long_date(day)}, {day.year}",
             "wake": clock(wake), "sleep": clock(sleep), "routine": routine, "yesterday": yesterday or "nothing special",
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
             "places": "\n".join(f"- {p}" for p in places),
@@ -470,7 +464,7 @@ def rules_decompose(block: dict, start: int, end: int, rng) -> list[dict]:
 def decompose_variables(persona: Persona, block: dict, start: int, end: int, day: dt.date) -> dict[str, Any]:
     return {"name": persona.name, "persona": f"{persona.name}, {persona.age}, {persona.occupation}",
             "activity": block["activity"], "place": block["place"], "start": clock(start), "end": clock(end),
-            "minutes": end - start, "date": f"{day:%A}",
+            "minutes": end - start, "date": weekday(day),
             "example": '{"steps": [{"action": <a few words>, "minutes": <5 to 15>}, …]}'}
 
 

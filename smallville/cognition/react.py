@@ -21,7 +21,9 @@ from typing import Any
 from smallville.cognition import plan as P
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.interface import Action, Observation, Seen
+from smallville.cognition.state import ReactMemo
 from smallville.world.config import Persona
+from smallville.world.clock import weekday
 
 REACT_GAP = dt.timedelta(minutes=60)  # between two react decisions of one agent
 PAIR_GAP = dt.timedelta(hours=8)  # between two react decisions about the same other agent
@@ -34,28 +36,24 @@ def stamp(now: dt.datetime) -> int:
     return int((now - EPOCH).total_seconds() // 60)
 
 
-def ready(memory: dict, now: dt.datetime, nearby: list[str]) -> bool:
+def ready(memo: ReactMemo, now: dt.datetime, nearby: list[str]) -> bool:
     """The cheap part of :func:`gate`: not reacted lately, and someone near not reacted to lately."""
-    st = memory.get("react")
-    if not st:
-        return True
     t = stamp(now)
-    if st["last"] is not None and t - st["last"] < REACT_GAP.total_seconds() // 60:
+    if memo.last is not None and t - memo.last < REACT_GAP.total_seconds() // 60:
         return False
     gap = PAIR_GAP.total_seconds() // 60
-    return any(t - st["pairs"].get(n, -10**9) >= gap for n in nearby)
+    return any(t - memo.pairs.get(n, -10**9) >= gap for n in nearby)
 
 
-def gate(memory: dict, obs: Observation, news_for) -> Seen | None:
+def gate(memo: ReactMemo, obs: Observation, news_for) -> Seen | None:
     """The agent to react to, or None: the nearest awake agent not reacted to lately (one who
     is talking counts only when there is news for them). ``news_for(name)`` is cheap."""
-    st = memory.setdefault("react", {"last": None, "pairs": {}})
     now = stamp(obs.now)
-    if st["last"] is not None and now - st["last"] < REACT_GAP.total_seconds() // 60:
+    if memo.last is not None and now - memo.last < REACT_GAP.total_seconds() // 60:
         return None
     gap = PAIR_GAP.total_seconds() // 60
     for s in obs.nearby:
-        if s.asleep or now - st["pairs"].get(s.name, -10**9) < gap:
+        if s.asleep or now - memo.pairs.get(s.name, -10**9) < gap:
             continue
         if s.talking and not news_for(s.name):
             continue
@@ -63,16 +61,15 @@ def gate(memory: dict, obs: Observation, news_for) -> Seen | None:
     return None
 
 
-def mark(memory: dict, obs: Observation, other: str, waiting: bool = False) -> None:
-    st = memory.setdefault("react", {"last": None, "pairs": {}})
+def mark(memo: ReactMemo, obs: Observation, other: str, waiting: bool = False) -> None:
     now = stamp(obs.now)
     if waiting:  # free to react to them again once the wait is over
         back = int(WAIT.total_seconds() // 60)
-        st["last"] = now - int(REACT_GAP.total_seconds() // 60) + back
-        st["pairs"][other] = now - int(PAIR_GAP.total_seconds() // 60) + back
+        memo.last = now - int(REACT_GAP.total_seconds() // 60) + back
+        memo.pairs[other] = now - int(PAIR_GAP.total_seconds() // 60) + back
     else:
-        st["last"] = now
-        st["pairs"][other] = now
+        memo.last = now
+        memo.pairs[other] = now
 
 
 def talk_probability(persona: Persona, other: str, news: list[dict]) -> float:
@@ -95,7 +92,7 @@ def rules_react(persona: Persona, other: Seen, news: list[dict], rng) -> str:
 
 def variables(persona: Persona, obs: Observation, situation: str, memories: list[str],
               options: list[str]) -> dict[str, Any]:
-    return {"name": persona.name, "persona": P.persona_line(persona), "time": obs.now.strftime("%A %H:%M"),
+    return {"name": persona.name, "persona": P.persona_line(persona), "time": f"{weekday(obs.now)} {obs.now:%H:%M}",
             "action": obs.action or "idle", "place": P.sector(obs.place), "situation": situation,
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
             "options": ", ".join(options)}

@@ -34,6 +34,7 @@ from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.interface import DecisionContext
 from smallville.cognition.memory import MemoryNode
 from smallville.world.config import TIME_FORMAT, Persona
+from smallville.world.clock import long_date
 
 QUESTIONS = 3
 RECENT = 100
@@ -105,7 +106,7 @@ def _when(ev: dict) -> str:
         end = dt.datetime.strptime(ev["end"], TIME_FORMAT)
     except (KeyError, ValueError):
         return ""
-    return f" on {start:%A %B} {start.day}, {start:%H:%M}–{end:%H:%M}"
+    return f" on {long_date(start)}, {start:%H:%M}–{end:%H:%M}"
 
 
 def _cite(nodes: Sequence[MemoryNode]) -> tuple[tuple[int, ...], int]:

@@ -12,7 +12,9 @@ import datetime as dt
 import re
 
 from smallville.cognition import next_action, perceive
-from smallville.cognition.interface import Action, DecisionContext, Observation
+from smallville.cognition.interface import (Action, ConversationView, DecisionContext, Observation, Reaction,
+                                           Turn)
+from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
 
 # keyword -> emoji for the short label; first match wins
@@ -54,13 +56,13 @@ def _at(day: dt.date, minutes: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
 
 
-def day_offset(memory: dict, today: dt.date, rng, spread: int = 15) -> int:
+def day_offset(state: ResidentState, today: dt.date, rng, spread: int = 15) -> int:
     """Minutes by which this agent's routine is shifted today (drawn once per day)."""
     key = today.isoformat()
-    if memory.get("routine_day") != key:
-        memory["routine_day"] = key
-        memory["routine_offset"] = rng.randint(-spread, spread)
-    return int(memory["routine_offset"])
+    if state.routine_day != key:
+        state.routine_day = key
+        state.routine_offset = rng.randint(-spread, spread)
+    return state.routine_offset
 
 
 def routine_action(persona: Persona, now: dt.datetime, offset: int = 0) -> Action:
@@ -96,7 +98,7 @@ class RulesPolicy:
 
     async def decide(self, obs: Observation, ctx: DecisionContext) -> Action:
         persona = self.personas[obs.agent]
-        offset = day_offset(ctx.memory, obs.now.date(), ctx.rng)
+        offset = day_offset(ctx.state, obs.now.date(), ctx.rng)
         routine = routine_action(persona, obs.now, offset)
         return await ctx.decide("next_action", variables=next_action.variables(persona, obs.now, obs.action, routine),
                                 rules=lambda: routine, parse=lambda value: next_action.parse(value, persona, obs.now,
@@ -106,3 +108,16 @@ class RulesPolicy:
     async def perceive(self, obs: Observation, ctx: DecisionContext) -> None:
         """Remember what the agent newly noticed (one importance decision) and reflect when due."""
         await perceive.remember(self.personas[obs.agent], obs, ctx)
+
+    # the routine baseline never reacts, so it never converses either
+    def may_react(self, state: ResidentState, now: dt.datetime, nearby: list[str]) -> bool:
+        return False
+
+    async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None:
+        return None
+
+    async def converse(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn:
+        return Turn("...", end=True)
+
+    async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None:
+        return None

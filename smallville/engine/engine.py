@@ -2,6 +2,18 @@
 
 Each tick: perceive → decide (agents whose action ended, concurrently, bounded) → ground
 actions on the map → move each walking agent one tile → update object states → record.
+
+The engine carries the world state (:class:`~smallville.world.state.WorldState`) and each
+resident's working state (:class:`~smallville.cognition.state.ResidentState`); it talks to
+cognition only through the declared :class:`~smallville.cognition.interface.Policy`.
+
+Sight: a resident sees what lies within the vision radius and in line of sight on the
+collision layer (:mod:`smallville.world.sight`) — perception, the residents it may react to
+or start a conversation with, and the arenas it learns. Seats: an object holds
+``capacity`` residents at once, each on a tile of its own (:meth:`TileMap.seats`).
+
+The digest (:meth:`Engine._record`) chains, tick after tick, a blake2b over the whole
+simulation state: see README "Run store" for exactly what it covers.
 """
 
 from __future__ import annotations
@@ -22,10 +34,15 @@ from smallville.cognition.decisions import Decider
 from smallville.cognition.interface import (Action, ConversationView, DecisionContext, Line, Observation, Policy,
                                            Seen, SeenObject)
 from smallville.cognition.perceive import attend, awake
+from smallville.cognition.state import ResidentState, StateError
+from smallville.errors import RunStoreError
 from smallville.world.clock import Clock
 from smallville.world.pathfinding import Pathfinder
+from smallville.world.sight import Sight
 from smallville.world.state import AgentState, WorldState, rng_from_state, rng_to_state
 from smallville.world.world import World
+
+CHECKPOINT_VERSION = 2  # of Snapshot.to_dict; 1 was the untyped state before ResidentState
 
 
 @dataclass
@@ -61,6 +78,43 @@ def canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+@dataclass
+class Snapshot:
+    """The whole simulation state at a tick boundary: the world, every resident's working
+    state, and (added by the runner) what of the memory streams the stored rows cannot give
+    back. Written as a checkpoint; ``version`` is checked when read."""
+
+    world: WorldState
+    residents: dict[str, ResidentState]
+    memory: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {"version": CHECKPOINT_VERSION, "world": self.world.to_dict(),
+                "residents": {n: s.to_dict() for n, s in self.residents.items()}, "memory": self.memory}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "checkpoint") -> "Snapshot":
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise RunStoreError(f"{where}: malformed JSON ({e.msg})") from None
+        version = d.get("version") if isinstance(d, dict) else None
+        if version != CHECKPOINT_VERSION:
+            raise RunStoreError(f"{where}: checkpoint version {version!r} is not {CHECKPOINT_VERSION}; it was "
+                                f"written by another version of smallville (run it with that version)")
+        try:
+            world = WorldState.from_dict(d["world"])
+            residents = {str(n): ResidentState.from_dict(s) for n, s in d["residents"].items()}
+        except StateError as e:
+            raise RunStoreError(f"{where}: {e}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise RunStoreError(f"{where}: malformed checkpoint ({e})") from None
+        return cls(world, residents, d.get("memory"))
+
+
 def visible_row(a: AgentState, place: str) -> dict:
     return {"name": a.name, "x": a.x, "y": a.y, "action": a.action, "emoji": a.emoji,
             "place": place, "target": a.target, "utterance": a.utterance}
@@ -68,7 +122,7 @@ def visible_row(a: AgentState, place: str) -> dict:
 
 class Engine:
     def __init__(self, world: World, policy: Policy, seed: int, recorder: Recorder | None = None,
-                 concurrency: int = 16, state: WorldState | None = None, decider: Decider | None = None,
+                 concurrency: int = 16, snapshot: Snapshot | None = None, decider: Decider | None = None,
                  memory: Any = None):
         self.world = world
         self.map = world.map
@@ -80,25 +134,43 @@ class Engine:
         self.recorder = recorder
         self.concurrency = concurrency
         self.pathfinder = Pathfinder(self.map.walkable)
-        self.vision = world.config.perception.vision_radius
-        self.memory = memory  # cognition.memory.Memory of every agent, or None (``--ablate memory``)
+        self.sight = _sight(self.map, world.config.perception.vision_radius)
+        self.memory = memory  # cognition.memory.MemoryStreams of every agent, or None (``--ablate memory``)
         self._objects: list[tuple[str, str, int, int]] | None = None  # objects in use this tick, with their tile
-        if state is None:
+        self.in_tick = False  # True while a step is under way: the state is then half-applied
+        if snapshot is None:
             self.rng = random.Random(seed)
             state = WorldState(tick=0, agents=[AgentState(r.persona.name, *r.start) for r in world.residents])
-            for a, r in zip(state.agents, world.residents):  # spatial memory: the places it knows
-                a.cognition["known_places"] = sorted({self.map.arenas[self.map.arena_index(p)].address
-                                                      for _, p in r.persona.known_places()})
+            # each resident's working state; spatial memory starts with the places its persona names
+            self.residents = {r.persona.name: ResidentState(known_places=sorted(
+                {self.map.arenas[self.map.arena_index(p)].address for _, p in r.persona.known_places()}))
+                for r in world.residents}
             state.digest = hashlib.blake2b(canonical(["smallville-run", seed]), digest_size=32).hexdigest()
             self.state = state
+            self._init_digests()
             self._last_rows: dict[str, dict] = {}
             self._record(self._visible(), [], [], [])
         else:
+            state = snapshot.world
+            names = [a.name for a in state.agents]
+            if sorted(snapshot.residents) != sorted(names):
+                raise RunStoreError("checkpoint: its residents' working states do not match its agents")
             self.rng = rng_from_state(state.rng_state)
             self.state = state
+            self.residents = dict(snapshot.residents)
+            self._init_digests()
             self._last_rows = {r["name"]: r for r in self._visible()}
 
     # ------------------------------------------------------------------ queries
+    @property
+    def vision(self) -> int:
+        """The vision radius (tiles, Manhattan); setting it recomputes the line of sight."""
+        return self.sight.radius
+
+    @vision.setter
+    def vision(self, radius: int) -> None:
+        self.sight = _sight(self.map, radius)
+
     @property
     def now(self) -> dt.datetime:
         return self.clock.time_at(self.state.tick)
@@ -107,19 +179,20 @@ class Engine:
         return [visible_row(a, self.map.address_at(a.x, a.y)) for a in self.state.agents]
 
     def observe(self, a: AgentState, tick: int, now: dt.datetime) -> Observation:
-        r = self.vision
+        """What ``a`` sees: residents and objects in use within the vision radius and in line of sight."""
         nearby = []
         talking = self._talking
+        see = self.sight.can_see
         for b in self.state.agents:
             if b is a:
                 continue
-            d = abs(b.x - a.x) + abs(b.y - a.y)
-            if d <= r:
-                nearby.append(Seen(b.name, b.x, b.y, b.action, d, asleep=b.asleep, talking=b.name in talking))
+            if see(a.x, a.y, b.x, b.y):
+                nearby.append(Seen(b.name, b.x, b.y, b.action, abs(b.x - a.x) + abs(b.y - a.y), asleep=b.asleep,
+                                   talking=b.name in talking))
         nearby.sort(key=lambda s: (s.distance, s.name))
         objects = self._objects if self._objects is not None else self._objects_in_use()
         seen = [SeenObject(addr, state, x, y, abs(x - a.x) + abs(y - a.y)) for addr, state, x, y in objects
-                if abs(x - a.x) + abs(y - a.y) <= r]
+                if see(a.x, a.y, x, y)]
         seen.sort(key=lambda o: (o.distance, o.address))
         return Observation(a.name, tick, now, a.x, a.y, self.map.address_at(a.x, a.y), a.action, tuple(nearby),
                            tuple(seen))
@@ -135,15 +208,15 @@ class Engine:
         (:func:`~smallville.cognition.perceive.attend`) and its policy remembers it. The
         contexts' RNGs derive from the state digest: the run's RNG is not drawn from, so the
         rest of the tick gets the same draws whether memory is on or off (``--ablate memory``)."""
-        perceive = getattr(self.policy, "perceive", None)
-        if self.memory is None or perceive is None:
+        if self.memory is None:
             return
         settings, seconds = self.world.config.perception, self.clock.tick_seconds
         todo = []
         for a in self.state.agents:
             if not a.asleep and awake(a.action):
                 obs = self.observe(a, tick, now)
-                new = attend(obs, a.cognition.setdefault("perceived", {}), settings, seconds)
+                new = attend(obs, self.residents[a.name].perceived, settings, seconds)
+                self._perceived_dirty.add(a.name)
                 if new:
                     todo.append((a, replace(obs, events=tuple(new))))
         if not todo:
@@ -152,13 +225,14 @@ class Engine:
         ctxs = []
         for a, _ in todo:
             seed = hashlib.blake2b(f"{self.state.digest}:{a.name}:perceive".encode(), digest_size=8).digest()
-            ctxs.append(DecisionContext(memory=a.cognition, rng=random.Random(int.from_bytes(seed, "little")),
+            self._dirty.add(a.name)
+            ctxs.append(DecisionContext(state=self.residents[a.name], rng=random.Random(int.from_bytes(seed, "little")),
                                         decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
                                         stream=self.memory.view(a.name, tick), backend=self.decider.backend))
 
         async def one(obs: Observation, ctx: DecisionContext) -> None:
             async with sem:
-                await perceive(obs, ctx)
+                await self.policy.perceive(obs, ctx)
 
         await asyncio.gather(*(one(obs, ctx) for (_, obs), ctx in zip(todo, ctxs)))
         for (a, _), ctx in zip(todo, ctxs):
@@ -170,7 +244,9 @@ class Engine:
 
     def _context(self, a: AgentState, tick: int) -> DecisionContext:
         # one private RNG per call, drawn from the run's RNG in a fixed order: completion order cannot matter
-        return DecisionContext(memory=a.cognition, rng=random.Random(self.rng.getrandbits(64)),
+        self._dirty.add(a.name)
+        self._rng_dirty = True
+        return DecisionContext(state=self.residents[a.name], rng=random.Random(self.rng.getrandbits(64)),
                                decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
                                stream=self.memory.view(a.name, tick) if self.memory is not None else None,
                                backend=self.decider.backend)
@@ -192,6 +268,14 @@ class Engine:
 
     # ------------------------------------------------------------------ the tick
     async def step(self) -> TickRecord:
+        """Advance one tick. While it runs :attr:`in_tick` is True: a tick cut short (an
+        interrupt) leaves a half-applied state that must not be recorded or checkpointed."""
+        self.in_tick = True
+        rec = await self._step()
+        self.in_tick = False
+        return rec
+
+    async def _step(self) -> TickRecord:
         st = self.state
         tick = st.tick + 1
         now = self.clock.time_at(tick)
@@ -199,9 +283,8 @@ class Engine:
         events: list[dict] = []
         self._objects = self._objects_in_use()
         await self._perceive(tick, now, events)
-        if hasattr(self.policy, "converse"):
-            await self._conversations(tick, now, events)
-            await self._react(tick, now, events)
+        await self._conversations(tick, now, events)
+        await self._react(tick, now, events)
         talking = self._talking
         deciding = [a for a in st.agents if a.action_end <= tick and a.name not in talking]
         if deciding:
@@ -236,30 +319,34 @@ class Engine:
             events.append({"agent": a.name, "kind": "place_fallback", "data": {"asked": act.place}})
             arena = here if here >= 0 else None
             place = self.map.arenas[here].address if here >= 0 else self.map.address_at(a.x, a.y)
-        goal, obj_addr = self._ground(a, arena, act.object)
+        goal, obj_addr, taken = self._ground(a, arena, act.object)
         end = max(tick + 1, math.ceil((act.end - self.clock.start).total_seconds() / self.clock.tick_seconds))
-        a.action, a.emoji, a.target = act.description, act.emoji, place
+        description = act.description
+        if taken:  # every seat of the object it wanted is in use
+            description = f"{description} (the {act.object} is taken)"
+            events.append({"agent": a.name, "kind": "object_taken", "data": {"object": act.object, "place": place}})
+        a.action, a.emoji, a.target = description, act.emoji, place
         a.object, a.object_state, a.utterance = obj_addr, act.object_state, act.utterance
         a.asleep = act.asleep
         a.action_start, a.action_end = tick, end
         a.goal = goal
         a.path = list(self.pathfinder.path((a.x, a.y), goal))
         events.append({"agent": a.name, "kind": "action",
-                       "data": {"description": act.description, "place": place, "object": obj_addr,
-                                "until": act.end.strftime("%Y-%m-%d %H:%M")}})
+                       "data": {"description": description, "place": place, "object": obj_addr,
+                                "tile": list(goal), "until": act.end.strftime("%Y-%m-%d %H:%M")}})
         return events
 
     def _learn_places(self, a: AgentState) -> list[dict]:
-        """Arenas within the vision radius join the agent's spatial memory (walls do not block sight)."""
-        r = self.vision
-        window = self.map.arena_grid[max(0, a.y - r):a.y + r + 1, max(0, a.x - r):a.x + r + 1]
-        known = a.cognition.setdefault("known_places", [])
-        new = [self.map.arenas[i].address for i in np.unique(window).tolist() if i >= 0]
-        new = [p for p in new if p not in known]
+        """Arenas the agent sees (within the vision radius, in line of sight) join its spatial memory."""
+        xs, ys = self.sight.visible_tiles(a.x, a.y)
+        mind = self.residents[a.name]
+        new = [p for p in (self.map.arenas[i].address for i in np.unique(self.map.arena_grid[ys, xs]).tolist()
+                           if i >= 0) if p not in mind.known_places]
         if not new:
             return []
-        known.extend(new)
-        known.sort()
+        for p in new:
+            mind.learn_place(p)
+        self._dirty.add(a.name)
         return [{"agent": a.name, "kind": "place_learned", "data": {"place": p}} for p in new]
 
     # ------------------------------------------------------------------ reacting and conversing
@@ -270,12 +357,10 @@ class Engine:
         free = [i for i, a in enumerate(awake_) if a.name not in talking]
         if len(awake_) < 2 or not free:
             return
-        xy = np.array([(a.x, a.y) for a in awake_])
-        near = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2) <= self.vision
-        np.fill_diagonal(near, False)
-        ready = getattr(self.policy, "may_react", None)  # a cheap gate, so most ticks build no observation
+        near = self._in_sight([(a.x, a.y) for a in awake_])
+        ready = self.policy.may_react  # a cheap gate, so most ticks build no observation
         cand = [awake_[i] for i in free if near[i].any() and
-                (ready is None or ready(awake_[i].cognition, now, [awake_[j].name for j in np.flatnonzero(near[i])]))]
+                ready(self.residents[awake_[i].name], now, [awake_[j].name for j in np.flatnonzero(near[i])])]
         if not cand:
             return
         out = await self._calls([(a, functools.partial(self.policy.react, self.observe(a, tick, now)))
@@ -287,6 +372,16 @@ class Engine:
                 self._start_conversation(a, re_.target, tick, events)
             elif re_.action is not None and a.name not in self._talking:
                 events += self._apply(a, re_.action, tick)
+
+    def _in_sight(self, xy: list[tuple[int, int]]) -> np.ndarray:
+        """``near[i, j]``: resident j is within the vision radius of resident i and in line of sight."""
+        pos = np.array(xy, dtype=np.int64).reshape(-1, 2)
+        near = np.abs(pos[None, :, :] - pos[:, None, :]).sum(axis=2) <= self.sight.radius
+        np.fill_diagonal(near, False)
+        i, j = np.nonzero(near)
+        if i.size:
+            near[i, j] = self.sight.can_see_many(pos[i, 0], pos[i, 1], pos[j, 0], pos[j, 1])
+        return near
 
     def can_talk(self, a: AgentState, b: AgentState, tick: int) -> bool:
         """The gate: both awake and free, not already talking, and not talked lately."""
@@ -372,40 +467,97 @@ class Engine:
                         "lines": [{"speaker": l["speaker"], "text": l["text"]} for l in conv["lines"]]}})
             await self._calls(calls, tick, events)
 
-    def _ground(self, a: AgentState, arena: int | None, obj: str | None) -> tuple[tuple[int, int], str | None]:
-        """The tile to walk to for an action in ``arena`` (using ``obj`` if it is there)."""
+    def _ground(self, a: AgentState, arena: int | None, obj: str | None
+                ) -> tuple[tuple[int, int], str | None, bool]:
+        """(the tile to walk to, the object address used, whether the object wanted was taken)
+        for an action in ``arena`` using ``obj`` if it is there. An object holds ``capacity``
+        residents, each on a seat of its own: a free seat of the objects of that name in the
+        arena (chosen with the run's RNG when several objects have one); when every seat is
+        taken, a free tile of the arena, and the action says the object is taken."""
         if arena is None:
-            return (a.x, a.y), None
+            return (a.x, a.y), None, False
         m = self.map
+        others = [b for b in self.state.agents if b is not a and b.goal is not None]
+        seated = {b.goal for b in others if b.object}  # tiles of residents using (or heading to) an object
         if obj:
-            found = m.objects_in(arena, obj)
+            found = [i for i, o in enumerate(m.objects) if o.arena == arena and o.name == obj]
             if found:
-                o = found[0] if len(found) == 1 else found[self.rng.randrange(len(found))]
-                return o.tiles[0], f"{m.arenas[arena].address}:{o.name}"
-        if int(m.arena_grid[a.y, a.x]) == arena:
-            return (a.x, a.y), None
+                free = [(i, t) for i in found for t in m.seats(i) if t not in seated]
+                if free:
+                    objs = list(dict.fromkeys(i for i, _ in free))
+                    self._rng_dirty = True
+                    pick = objs[0] if len(objs) == 1 else objs[self.rng.randrange(len(objs))]
+                    tile = next(t for i, t in free if i == pick)
+                    return tile, f"{m.arenas[arena].address}:{obj}", False
+        taken = bool(obj) and bool(m.objects_in(arena, obj))
+        here = (a.x, a.y)
+        if int(m.arena_grid[a.y, a.x]) == arena and here not in seated:
+            return here, None, taken
+        goals = {b.goal for b in others}
         tiles = [t for t in m.arenas[arena].tiles if m.walkable[t[1], t[0]] and m.object_grid[t[1], t[0]] < 0]
-        tiles = tiles or [t for t in m.arenas[arena].tiles if m.walkable[t[1], t[0]]]
-        return tiles[self.rng.randrange(len(tiles))], None
+        tiles = ([t for t in tiles if t not in goals] or [t for t in tiles if t not in seated] or tiles
+                 or [t for t in m.arenas[arena].tiles if m.walkable[t[1], t[0]]])
+        self._rng_dirty = True
+        return tiles[self.rng.randrange(len(tiles))], None, taken
+
+    # ------------------------------------------------------------------ digest and snapshots
+    def _init_digests(self) -> None:
+        """Per-part digests, recomputed only for what changed (see :meth:`_record`)."""
+        self._mind_digest: dict[str, bytes] = {}
+        self._perceived_digest: dict[str, bytes] = {}
+        self._dirty: set[str] = set(self.residents)  # working state touched this tick (contexts, places)
+        self._perceived_dirty: set[str] = set(self.residents)  # perception retention updated this tick
+        self._rng_dirty = True
+        self._rng_digest = b""
+
+    def _state_digest(self, memory_delta: Any) -> bytes:
+        """blake2b of everything the visible rows do not show: each agent's hidden state, the
+        conversations, each resident's working state, the tick's memory changes, the RNG."""
+        st = self.state
+        for name in self._dirty:
+            self._mind_digest[name] = _blake(canonical({k: v for k, v in self.residents[name].to_dict().items()
+                                                       if k != "perceived"}))
+        for name in self._perceived_dirty:
+            self._perceived_digest[name] = _blake(canonical(self.residents[name].perceived))
+        self._dirty, self._perceived_dirty = set(), set()
+        if self._rng_dirty:
+            self._rng_digest = _blake(canonical(rng_to_state(self.rng)))
+            self._rng_dirty = False
+        hidden = [[a.name, a.goal, len(a.path), a.action_start, a.action_end, a.object, a.object_state, a.asleep]
+                  for a in st.agents]
+        parts = [canonical([hidden, st.conversations, sorted(st.talked.items()), st.conversation_count]),
+                 b"".join(self._mind_digest[a.name] + self._perceived_digest[a.name] for a in st.agents),
+                 self._rng_digest]
+        if memory_delta is not None:
+            parts.append(canonical([
+                [[m["agent"], m["id"], m["tick"], m["kind"], m["description"], m["subject"], m["predicate"],
+                  m["object"], m["importance"], m["depth"], m["evidence"], m["facts"]] for m in memory_delta.memories],
+                [list(x) for x in memory_delta.accesses], [list(x) for x in memory_delta.rescored]]))
+        return _blake(b"".join(parts))
 
     def _record(self, rows: list[dict], events, changes, decisions) -> TickRecord:
         st = self.state
         now = self.clock.time_at(st.tick)
+        delta = self.memory.drain() if self.memory is not None else None
         body = canonical([st.tick, now.isoformat(), [[r["name"], r["x"], r["y"], r["action"], r["emoji"],
                           r["target"], r["utterance"]] for r in rows], sorted(st.object_states.items())])
-        st.digest = hashlib.blake2b(bytes.fromhex(st.digest) + body, digest_size=32).hexdigest()
+        st.digest = hashlib.blake2b(bytes.fromhex(st.digest) + body + self._state_digest(delta),
+                                    digest_size=32).hexdigest()
         changed = [r for r in rows if self._last_rows.get(r["name"]) != r]
         self._last_rows = {r["name"]: r for r in rows}
-        rec = TickRecord(st.tick, now, st.digest, changed, events, changes, decisions,
-                         memory=self.memory.drain() if self.memory is not None else None)
+        rec = TickRecord(st.tick, now, st.digest, changed, events, changes, decisions, memory=delta)
         if self.recorder is not None:
             self.recorder.record(rec)
         return rec
 
-    def snapshot(self) -> WorldState:
-        """The whole state as plain data (with the RNG state), e.g. for a checkpoint."""
+    def snapshot(self) -> Snapshot:
+        """The whole state as plain data (a deep copy, with the RNG state), e.g. for a checkpoint.
+        Only at a tick boundary: during a step the state is half-applied."""
+        if self.in_tick:
+            raise RuntimeError("snapshot during a tick: the state is half-applied")
         self.state.rng_state = rng_to_state(self.rng)
-        return WorldState.from_dict(json.loads(self.state.to_json()))
+        return Snapshot(WorldState.from_dict(json.loads(self.state.to_json())),
+                        {n: ResidentState.from_dict(s.to_dict()) for n, s in self.residents.items()})
 
     async def run(self, until_tick: int, on_tick: Callable[[TickRecord], bool | None] | None = None) -> None:
         """Advance to ``until_tick``; ``on_tick`` may return True to stop early at a tick boundary."""
@@ -413,3 +565,21 @@ class Engine:
             rec = await self.step()
             if on_tick is not None and on_tick(rec):
                 break
+
+
+def _blake(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+_SIGHT_CACHE: dict[tuple, Sight] = {}
+
+
+def _sight(tile_map, radius: int) -> Sight:
+    """The map's line of sight, computed once per collision layer and radius in a process."""
+    key = (tile_map.walkable.shape, radius, hashlib.blake2b(tile_map.walkable.tobytes(), digest_size=16).digest())
+    s = _SIGHT_CACHE.get(key)
+    if s is None:
+        if len(_SIGHT_CACHE) > 8:
+            _SIGHT_CACHE.clear()
+        s = _SIGHT_CACHE[key] = Sight(tile_map.walkable, radius)
+    return s

@@ -63,8 +63,8 @@ CREATE TABLE IF NOT EXISTS embeddings (
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    if readonly:  # a URI: the path is percent-encoded, so '#', '?' and '%' in a directory name are safe
+        con = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True, timeout=30)
     else:
         con = sqlite3.connect(path, timeout=30, isolation_level=None)
         con.execute("PRAGMA journal_mode=WAL")
@@ -194,6 +194,24 @@ class RunWriter:
               dump(r["messages"]), r["schema_name"], dump(r["params"]), r["response"],
               None if r["value"] is None else dump(r["value"]), r["tokens_in"], r["tokens_out"], r["latency_s"],
               int(r["cached"]), r.get("requests", 1), r["error"], r["error_kind"], r["note"]) for r in rows])
+
+    PER_TICK_TABLES = ("ticks", "agent_states", "events", "object_states", "decisions", "llm_calls", "memories",
+                       "memory_access", "checkpoints")
+
+    def truncate_after(self, tick: int, importance_fixes: Iterable[tuple[str, int, int]] = ()) -> None:
+        """Drop every row recorded after ``tick`` and set back the importances rated after it
+        ((agent, node id, importance)), in one transaction: the log ends at ``tick`` again."""
+        c = self.con
+        c.execute("BEGIN")
+        try:
+            for t in self.PER_TICK_TABLES:
+                c.execute(f"DELETE FROM {t} WHERE tick > ?", (tick,))
+            c.executemany("UPDATE memories SET importance = ? WHERE agent = ? AND id = ?",
+                          [(imp, self._agent_ids[name], i) for name, i, imp in importance_fixes])
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
 
     def checkpoint(self, tick: int, state_json: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (tick, state_json))

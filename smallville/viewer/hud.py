@@ -9,6 +9,7 @@ import pygame
 
 from smallville.viewer import palette
 from smallville.viewer.snapshot import Snapshot, Timeline
+from smallville.world.clock import month, weekday
 
 if TYPE_CHECKING:
     from smallville.viewer.render import Layout, Renderer, View
@@ -60,6 +61,11 @@ def _play_icon(out: pygame.Surface, x: int, y: int, paused: bool, c=(255, 255, 2
         pygame.draw.polygon(out, c, [(x, y), (x, y + 14), (x + 12, y + 7)])
 
 
+def short_time(t) -> str:
+    """'Mon 07:30' (English day names whatever the locale)."""
+    return f"{weekday(t)[:3]} {t:%H:%M}"
+
+
 def draw_clock(out: pygame.Surface, R: "Renderer", snap: Snapshot, view: "View", box: pygame.Rect) -> None:
     """Time, date and playback state, at the left of the bottom bar."""
     from smallville.viewer.render import CLOCK_W
@@ -70,7 +76,7 @@ def draw_clock(out: pygame.Surface, R: "Renderer", snap: Snapshot, view: "View",
     pygame.draw.line(out, (60, 64, 76), area.topright, area.bottomright, 1)
     big = R.text.render(t.strftime("%H:%M"), 46, (255, 255, 255), bold=True)
     out.blit(big, (area.x + 14, area.y + 8))
-    date = R.text.render(t.strftime("%a %d %b %Y"), 18, (200, 204, 214))
+    date = R.text.render(f"{weekday(t)[:3]} {t.day:02d} {month(t)[:3]} {t.year}", 18, (200, 204, 214))
     out.blit(date, (area.x + 14, area.y + 12 + big.get_height()))
     x = area.x + 24 + big.get_width()
     _play_icon(out, x, area.y + 14, view.paused)
@@ -99,8 +105,8 @@ def _timeline_static(R: "Renderer", snap: Snapshot, box: pygame.Rect, track: pyg
     surf.fill((22, 24, 30))
     pygame.draw.line(surf, (60, 64, 76), (0, 0), (box.w, 0), 1)
     tr = track.move(-box.x, -box.y)
-    start = R.text.render(scene.time_at(tl.first).strftime("%a %H:%M"), 14, GREY)
-    end = R.text.render(scene.time_at(tl.last).strftime("%a %H:%M"), 14, GREY)
+    start = R.text.render(short_time(scene.time_at(tl.first)), 14, GREY)
+    end = R.text.render(short_time(scene.time_at(tl.last)), 14, GREY)
     surf.blit(start, start.get_rect(topleft=(tr.x, tr.bottom + 8)))
     surf.blit(end, end.get_rect(topright=(tr.right, tr.bottom + 8)))
     hint = R.text.render(R.text.fit(HINT, 14, tr.w - 2 * start.get_width() - 40), 14, (120, 126, 140))

@@ -18,6 +18,7 @@ from typing import Any
 from smallville.errors import RunStoreError
 from smallville.store.runstore import RunReader, read_manifest
 from smallville.viewer.scene import Scene
+from smallville.world.clock import weekday
 
 MARKER_KINDS = ("conversation", "gathering")  # events drawn on the timeline
 MAX_STEP = 1.5  # tiles: a bigger jump between two ticks is a teleport, not a walk
@@ -120,6 +121,7 @@ class SnapshotSource:
         self.status = str(reader.manifest.get("status", "complete"))
         self._markers: list[Marker] = []
         self._marker_tick = -1
+        self._gatherings_done = False
         self._load_markers()
         self._timeline = self._make_timeline()
 
@@ -188,6 +190,9 @@ class SnapshotSource:
                     except ValueError:
                         pass
                 self._markers.append(Marker(start, kind, _marker_label(e), e["tick"]))
+        if not self._gatherings_done and self.status != "running":
+            self._markers.extend(detected_gatherings(self.reader))
+            self._gatherings_done = True
         self._markers.sort(key=lambda m: m.tick)
         self._marker_tick = self.last
 
@@ -196,7 +201,7 @@ class SnapshotSource:
         days = []
         day = dt.datetime.combine(start.date(), dt.time()) + dt.timedelta(days=1)
         while day <= end:
-            days.append((int(math.ceil(self.scene.tick_at(day))), day.strftime("%a %d")))
+            days.append((int(math.ceil(self.scene.tick_at(day))), f"{weekday(day)[:3]} {day.day:02d}"))
             day += dt.timedelta(days=1)
         return Timeline(self.first, self.last, tuple(self._markers), tuple(days))
 
@@ -225,6 +230,20 @@ class SnapshotSource:
                            now.get("target", ""), now.get("utterance"), tuple(today), tuple(plan),
                            _memories(self.reader, self.scene, name, tick, False),
                            _memories(self.reader, self.scene, name, tick, True))
+
+
+def detected_gatherings(reader: RunReader) -> list[Marker]:
+    """Markers for the gatherings analysis finds in a finished run (``smallville.analysis``, read
+    from the same store, imported only here); none when the run cannot be analysed."""
+    try:
+        from smallville.analysis.gatherings import find
+        from smallville.analysis.source import RunData
+
+        found = find(RunData(reader))
+    except (ImportError, RunStoreError, sqlite3.Error, KeyError, TypeError, AttributeError, ValueError):
+        return []
+    return [Marker(g["start_tick"], "gathering", f"gathering: {g['place']} ({', '.join(g['attendees'])})",
+                   g["end_tick"]) for g in found]
 
 
 def _marker_label(e: dict) -> str:

@@ -28,3 +28,25 @@ class Clock:
 
 def minutes_of_day(when: dt.datetime) -> int:
     return when.hour * 60 + when.minute
+
+
+# English names, never the process locale's: they go into prompts, memories and content keys,
+# which must be the same on every machine.
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def weekday(d: dt.date) -> str:
+    """'Monday'."""
+    return WEEKDAYS[d.weekday()]
+
+
+def month(d: dt.date) -> str:
+    """'February'."""
+    return MONTHS[d.month - 1]
+
+
+def long_date(d: dt.date) -> str:
+    """'Monday February 13'."""
+    return f"{WEEKDAYS[d.weekday()]} {MONTHS[d.month - 1]} {d.day}"

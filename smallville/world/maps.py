@@ -37,11 +37,30 @@ class Arena:
         return f"{self.sector}:{self.name}"
 
 
+# How many residents can use an object at once, by its name or the last word of its name
+# ("cafe table" is a table); anything else holds one. A Tiled object property ``capacity``
+# (an int) overrides it. See docs/MAPS.md.
+CAPACITY = {"bed": 1, "sofa": 2, "couch": 2, "bench": 3, "table": 4, "chairs": 6, "pew": 4, "fountain": 4,
+            "dartboard": 2, "shelf": 2, "piano": 1, "easel": 1}
+
+
+def default_capacity(name: str) -> int:
+    key = " ".join(name.lower().split())
+    if key in CAPACITY:
+        return CAPACITY[key]
+    return CAPACITY.get(key.rsplit(" ", 1)[-1], 1)
+
+
 @dataclass
 class GameObject:
     arena: int  # index into TileMap.arenas
     name: str
     tiles: list[Tile]
+    capacity: int = 0  # residents that can use it at once; 0: the default for its name (default_capacity)
+
+    def __post_init__(self) -> None:
+        if self.capacity <= 0:
+            self.capacity = default_capacity(self.name)
 
 
 @dataclass
@@ -76,6 +95,7 @@ class TileMap:
 
     def __post_init__(self) -> None:
         self._arena_index = {a.address: i for i, a in enumerate(self.arenas)}
+        self._seats: dict[int, list[Tile]] = {}
 
     # -- lookups -------------------------------------------------------
     def arena_index(self, address: str) -> int | None:
@@ -87,6 +107,28 @@ class TileMap:
 
     def objects_in(self, arena: int, name: str | None = None) -> list[GameObject]:
         return [o for o in self.objects if o.arena == arena and (name is None or o.name == name)]
+
+    def seats(self, index: int) -> list[Tile]:
+        """The tiles residents use object ``index`` from, as many as its capacity: its own tiles,
+        then walkable tiles next to it in its arena that hold no other object (sides before
+        corners, in a fixed order). A small object in a cramped corner may have fewer seats."""
+        cache = self._seats
+        if index not in cache:
+            o = self.objects[index]
+            seats = list(o.tiles[:o.capacity])
+            if len(seats) < o.capacity:
+                around = [(0, -1), (1, 0), (0, 1), (-1, 0), (-1, -1), (1, -1), (1, 1), (-1, 1)]
+                for tx, ty in o.tiles:
+                    for dx, dy in around:
+                        x, y = tx + dx, ty + dy
+                        if len(seats) >= o.capacity:
+                            break
+                        if (0 <= x < self.width and 0 <= y < self.height and self.walkable[y, x]
+                                and int(self.arena_grid[y, x]) == o.arena and int(self.object_grid[y, x]) < 0
+                                and (x, y) not in seats):
+                            seats.append((x, y))
+            cache[index] = seats
+        return cache[index]
 
     def address_at(self, x: int, y: int) -> str:
         """The deepest address of a tile: ``Sector:arena:object``, ``Sector:arena``, ``Sector`` or ``""``."""
@@ -146,7 +188,7 @@ class TileMap:
         for o in self.objects:
             tiles = shift(o.tiles)
             if tiles and o.arena in arena_map:
-                objects.append(GameObject(arena_map[o.arena], o.name, tiles))
+                objects.append(GameObject(arena_map[o.arena], o.name, tiles, o.capacity))
         return build_map(
             name=self.name,
             width=x1 - x0,
@@ -254,6 +296,23 @@ def _rect_tiles(o: dict, tw: int, th: int, width: int, height: int, path: Path, 
             if x <= cx < x + w:
                 tiles.append((tx, ty))
     return tiles
+
+
+def _capacity(o: dict, path: Path, where: str) -> int:
+    """The object's Tiled property ``capacity`` (a positive int), or 0 for the default by name."""
+    props = o.get("properties")
+    if props is None:
+        return 0
+    if not isinstance(props, list):
+        raise ConfigError(path, f"{where}.properties", "expected a list of {name, type, value}")
+    for i, p in enumerate(props):
+        if isinstance(p, dict) and p.get("name") == "capacity":
+            v = p.get("value")
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(path, f"{where}.properties[{i}].value",
+                                  f"capacity must be a positive whole number, got {v!r}")
+            return v
+    return 0
 
 
 def _num(o: dict, key: str, path: Path, where: str) -> float:
@@ -373,7 +432,7 @@ def load_tiled(path: Path) -> TileMap:
             raise ConfigError(path, w, f"object {o['name']!r} at tile ({x}, {y}) lies in no arena")
         if not all(walkable[ty, tx] for tx, ty in tiles):
             raise ConfigError(path, w, f"object {o['name']!r} at tile ({x}, {y}) is on a wall (object tiles must be walkable)")
-        objs.append(GameObject(a, o["name"].strip(), tiles))
+        objs.append(GameObject(a, o["name"].strip(), tiles, _capacity(o, path, w)))
     spawns = {}
     for w, o in objects("spawns"):
         tiles = _rect_tiles(o, tw, th, width, height, path, w)

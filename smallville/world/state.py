@@ -1,7 +1,8 @@
 """World state as plain data: it can be written out whole (JSON) and read back.
 
 The engine advances a :class:`WorldState`; cognition only ever sees observations
-derived from it. ``cognition`` holds each faculty's own plain-data state per agent.
+derived from it. Each resident's working state (its plan, what it told whom…) belongs to
+cognition (:mod:`smallville.cognition.state`) and travels beside this in a checkpoint.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ class AgentState:
     action_end: int = 0  # tick at which the agent decides again
     utterance: str | None = None
     asleep: bool = False
-    cognition: dict[str, Any] = field(default_factory=dict)
+
+
+AGENT_FIELDS = frozenset(f.name for f in dataclasses.fields(AgentState))
 
 
 @dataclass
@@ -63,6 +66,9 @@ class WorldState:
             a = dict(a)
             a["path"] = [tuple(p) for p in a.get("path", [])]
             a["goal"] = tuple(a["goal"]) if a.get("goal") else None
+            extra = sorted(set(a) - AGENT_FIELDS)
+            if extra:
+                raise ValueError(f"unknown agent state key(s): {', '.join(extra)}")
             agents.append(AgentState(**a))
         rng = d.get("rng_state")
         return cls(tick=d["tick"], agents=agents, object_states=dict(d.get("object_states", {})),
