@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from smallville.cognition.decisions import InvalidAnswer
+from smallville.world.clock import long_date, weekday
 from smallville.world.config import TIME_FORMAT
 
 DEFAULT_MINUTES = 120  # an event whose end is not said
@@ -514,15 +515,15 @@ def day_options(now: dt.datetime) -> list[tuple[str, str]]:
     out = []
     for i in range(DAYS_AHEAD):
         d = now.date() + dt.timedelta(days=i)
-        label = "today" if i == 0 else "tomorrow" if i == 1 else f"{d:%A}"
-        out.append((d.isoformat(), f"{label}, {d:%A} {d:%B} {d.day}"))
+        label = "today" if i == 0 else "tomorrow" if i == 1 else weekday(d)
+        out.append((d.isoformat(), f"{label}, {long_date(d)}"))
     return out
 
 
 def variables(me: str, lines: Sequence[tuple[str | None, str]], now: dt.datetime, places: Sequence[str],
               people: Sequence[str]) -> dict[str, Any]:
     text = "\n".join(f"{s}: {t}" if s else t for s, t in lines)
-    return {"name": me, "now": f"{now:%A} {now:%B} {now.day}, {now.year}, {now:%H:%M}",
+    return {"name": me, "now": f"{long_date(now)}, {now.year}, {now:%H:%M}",
             "days": "\n".join(f"- {iso} = {label}" for iso, label in day_options(now)),
             "places": "\n".join(f"- {p}" for p in places) or "- (none)",
             "people": ", ".join(people), "text": text}
