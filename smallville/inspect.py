@@ -56,7 +56,8 @@ def memory_view(reader: RunReader, tick: int, name: str, query: str | None = Non
     rows = reader.memories(name, until=tick)
     out: dict = {
         "memories": [{"id": r["id"], "created": when(r["tick"]), "kind": r["kind"], "description": r["description"],
-                      "importance": r["importance"]} for r in reversed(rows)],
+                      "importance": r["importance"], **({"facts": json.loads(r["facts"])} if r["facts"] else {})}
+                     for r in reversed(rows)],
         "reflections": [{"id": r["id"], "created": when(r["tick"]), "description": r["description"],
                          "importance": r["importance"], "depth": r["depth"], "evidence": json.loads(r["evidence"])}
                         for r in reversed(rows) if r["kind"] == "thought" and r["evidence"]],
@@ -143,7 +144,15 @@ def render_text(view: dict) -> str:
     lines += [f"    tick {e['tick']}: {e['description']} @ {e['place']} until {e['until']}" for e in view["recent_actions"]]
     mems = view.get("memories", [])
     lines.append(f"  memories ({len(mems)}, most recent first):")
-    lines += [f"    {m['created']}  {m['kind']:<11} [{m['importance']:>2}] {m['description']}" for m in mems[:15]]
+    for m in mems[:15]:
+        lines.append(f"    {m['created']}  {m['kind']:<11} [{m['importance']:>2}] {m['description']}")
+        ev = (m.get("facts") or {}).get("event")
+        if ev:  # what the agent can plan with, structured or read from the words
+            lines.append(f"{'':>32}event: {ev['name']} @ {ev['place']} {ev['start']}-{ev['end'][-5:]}"
+                         + (f", host {ev['host']}" if ev.get("host") else "")
+                         + (" (read from the words)" if m["facts"].get("from_words") else ""))
+        if (m.get("facts") or {}).get("private"):
+            lines.append(f"{'':>32}private")
     refl = view.get("reflections", [])
     lines.append(f"  reflections ({len(refl)}):")
     lines += [f"    {m['created']}  [{m['importance']:>2}] {m['description']}  (depth {m['depth']}, evidence "

@@ -83,6 +83,15 @@ def run_files(world: World) -> tuple[dict[str, bytes], dict]:
     return files, meta
 
 
+def context_of(chosen, llm) -> dict:
+    """The Decider's context window for a backend that has a small one (``local``): its size
+    (``llm.context_tokens``) and its tokenizer."""
+    count = getattr(chosen.lm, "count_tokens", None)
+    if chosen.name != "local" or count is None:
+        return {}
+    return {"context_tokens": llm.context_tokens, "count_tokens": count}
+
+
 def start_run(opts: RunOptions) -> Path:
     world = load_world(opts.world)
     cfg = world.config
@@ -109,7 +118,7 @@ def start_run(opts: RunOptions) -> Path:
     for a in ablations:
         if a not in ABLATIONS:
             raise SmallvilleError(f"--ablate {a}: expected one of {', '.join(ABLATIONS)}")
-    policy = AgentPolicy({r.persona.name: r.persona for r in world.residents}, ablations)
+    policy = AgentPolicy.for_world(world, ablations)
     memory = None
     if "memory" not in ablations:
         cache = EmbeddingCache(make_embedder(opts.embedder))
@@ -130,7 +139,8 @@ def start_run(opts: RunOptions) -> Path:
                               [(r.persona.name, r.persona.model_dump(mode="json")) for r in world.residents],
                               files, meta)
     stack = factory.wrap(chosen, cfg.llm, writer.add_llm_call) if chosen.lm is not None else None
-    decider = Decider(stack.lm if stack else None, temperature=cfg.llm.temperature, max_tokens=cfg.llm.max_tokens)
+    decider = Decider(stack.lm if stack else None, temperature=cfg.llm.temperature, max_tokens=cfg.llm.max_tokens,
+                      **context_of(chosen, cfg.llm))
     engine = Engine(world, policy, seed, recorder=writer, concurrency=cfg.llm.concurrency, decider=decider,
                     memory=memory)
     _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,
@@ -269,9 +279,10 @@ def resume_run(opts: ResumeOptions) -> Path:
     writer.write_manifest(status="running", resumed=resumed, target_tick=stop,
                           game_end=clock.time_at(stop).strftime(TIME_FORMAT))
 
-    policy = AgentPolicy({r.persona.name: r.persona for r in world.residents}, ablations)
+    policy = AgentPolicy.for_world(world, ablations)
     stack = factory.wrap(chosen, llm, writer.add_llm_call) if chosen.lm is not None else None
-    decider = Decider(stack.lm if stack else None, temperature=llm.temperature, max_tokens=llm.max_tokens)
+    decider = Decider(stack.lm if stack else None, temperature=llm.temperature, max_tokens=llm.max_tokens,
+                      **context_of(chosen, llm))
     engine = Engine(world, policy, seed, recorder=writer, concurrency=llm.concurrency, decider=decider,
                     memory=memory, snapshot=snap)
     _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,

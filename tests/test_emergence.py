@@ -243,3 +243,47 @@ def test_analysis_finds_the_party_unprompted_and_neither_it_nor_its_news_without
     no_planning = analyze(RunData(runs["no_planning"]))
     assert no_planning["diffusion"]["party"]["end"] >= 8
     assert not [g for g in no_planning["gatherings"] if g["place"].startswith(CAFE)], no_planning["gatherings"]
+
+
+# ---------------------------------------------------------------- what is told, and what is not (issue 10)
+
+
+def test_no_private_memory_reaches_another_resident(runs):
+    """Maria's secret crush and Sam's undecided run for mayor (``private: true``) stay with them:
+    no other resident's memory, and nothing anyone heard, contains them."""
+    from smallville.cognition.converse import SECRET
+
+    r = runs["party"]
+    private = {}
+    for name in r.agents.values():
+        for m in r.memories(name, until=0):
+            facts = json.loads(m["facts"]) if m["facts"] else {}
+            if facts.get("private") or SECRET.search(m["description"]):
+                private[m["description"]] = name
+    assert {"Maria Lopez", "Sam Moore"} <= set(private.values()), private
+    for name in r.agents.values():
+        for m in r.memories(name):
+            for text, owner in private.items():
+                assert owner == name or text.rstrip(".") not in m["description"], (name, m["description"])
+    for e in r.events(kind="heard"):
+        assert not any(text.rstrip(".") in e["data"]["text"] for text in private), e
+
+
+def test_something_seen_is_told_onward_by_someone_who_did_not_see_it(runs):
+    """News is not only persona seeds: what a resident saw during the run is told, and passed on by
+    someone who only heard it — the chain of who told whom is in the ``heard`` events."""
+    r = runs["party"]
+    seeds = {m["description"] for name in r.agents.values() for m in r.memories(name, until=0)}
+    seen = {name: {m["description"] for m in r.memories(name) if m["kind"] == "observation"}
+            for name in r.agents.values()}
+    onward = []
+    for e in r.events(kind="heard"):
+        for f in e["data"]["facts"]:
+            text, teller = f.get("text"), e["data"]["from"]
+            if f["kind"] != "news" or text in seeds or text in seen[teller]:
+                continue
+            seers = [n for n, s in seen.items() if text in s]
+            if seers and len(f["chain"]) >= 2 and f["chain"][-1] == teller:
+                onward.append((f["chain"] + [e["agent"]], text))
+    print(f"\nseen, then told on by someone who did not see it: {len(onward)}, e.g. {onward[:2]}")
+    assert onward

@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import random
+import re
 
 import pytest
 
@@ -282,7 +283,8 @@ def test_decider_schema_override():
     assert "maxItems" not in plain["properties"]["ratings"]
     assert bound["properties"]["ratings"]["minItems"] == bound["properties"]["ratings"]["maxItems"] == 3
     msgs, _ = render("rate_importance", vars_)
-    assert "each of the 3 memories" in msgs[-1].content and '{"ratings": [3, 6, 2]}' in msgs[-1].content
+    assert "each of the 3 memories" in msgs[-1].content and '{"ratings": [r1, r2, r3]}' in msgs[-1].content
+    assert not re.search(r"\d", re.sub(r"\br\d+\b|memory \d", "", msgs[-1].content.rsplit("JSON:", 1)[-1]))  # nothing to copy
     # narrowing a string to an agent's places drops the free-text length limit
     _, plan = render("plan_day", {k: "x" for k in ("date", "example", "memories", "name", "persona", "places",
                                                      "routine", "sleep", "wake", "yesterday")},

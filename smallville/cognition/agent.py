@@ -10,16 +10,25 @@ agent-based model and whose LLM implementation is a prompt file with a schema.
 Acting (``decide``): asleep per the routine → sleep (no decision). On the first waking
 moment of a day → ``plan_day``. A salient event learned since the last action → ``react``
 (continue or replan). Then the current block of the plan is decomposed (``decompose``, lazily)
-and its current step is the action. ``--ablate planning`` acts from the routine only
-(:class:`~smallville.cognition.rules.RulesPolicy`); ``--ablate conversation`` never talks.
+and its current step is the action. ``--ablate planning`` acts from the routine only, with any
+backend (no decision: the routine's block is the action); ``--ablate conversation`` never talks.
+
+Conversations (``end_conversation``): with a language model, one ``extract_facts`` decision per
+conversation, at its end, over both sides' words, shared by the two participants
+(:attr:`AgentPolicy.extract_per` ``"line"`` asks once per line instead — measured in
+``benchmarks/bench_words.py``: with the same outcome, the conversation-wide call takes half the
+decisions and prompt tokens on the scripted model's two-line conversations, and the saving grows
+with the number of lines (a prompt's fixed part — people, places, days — dominates its size);
+it also reads an answer beside the invitation it answers).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from typing import Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
-from smallville.cognition import converse, importance, react
+from smallville.cognition import converse, extract, importance, react
 from smallville.cognition import plan as P
 from smallville.cognition.interface import Action, ConversationView, DecisionContext, Observation, Reaction, Turn
 from smallville.cognition.rules import RulesPolicy, day_offset, emoji_for, routine_action
@@ -30,17 +39,30 @@ ABLATIONS = ("planning", "conversation")
 
 
 class AgentPolicy(RulesPolicy):
-    def __init__(self, personas: dict[str, Persona], ablations: Iterable[str] = ()):
+    extract_per = "conversation"  # or "line": how often a model's words are read for facts
+
+    def __init__(self, personas: dict[str, Persona], ablations: Iterable[str] = (), places: Sequence[str] = (),
+                 kinds: Mapping[str, str] | None = None):
         super().__init__(personas)
         self.ablations = frozenset(ablations)
         self.planning = "planning" not in self.ablations
         self.conversation = "conversation" not in self.ablations
+        # the map's places (addresses and arena kinds) and the residents, for reading facts in words
+        self.gazetteer = extract.Gazetteer(list(places), dict(kinds or {}))
+        self.people = list(personas)
+        self._words: dict[tuple[int, int], list[Any]] = {}  # a conversation's extraction, until both have it
+
+    @classmethod
+    def for_world(cls, world: Any, ablations: Iterable[str] = ()) -> "AgentPolicy":
+        arenas = world.map.arenas
+        return cls({r.persona.name: r.persona for r in world.residents}, ablations,
+                   places=[a.address for a in arenas], kinds={a.address: a.kind for a in arenas})
 
     # ------------------------------------------------------------------ acting
     async def decide(self, obs: Observation, ctx: DecisionContext) -> Action:
         persona = self.personas[obs.agent]
-        if not self.planning:
-            return await super().decide(obs, ctx)
+        if not self.planning:  # the routine, with no decision, whatever the backend
+            return routine_action(persona, obs.now, day_offset(ctx.state, obs.now.date(), ctx.rng))
         day = P.plan_date(persona, obs.now)
         offset = day_offset(ctx.state, day, ctx.rng)
         routine = routine_action(persona, obs.now, offset)
@@ -137,7 +159,6 @@ class AgentPolicy(RulesPolicy):
         rest = [{**b, "start": max(b["start"], m)} for b in plan["blocks"] if b["end"] > m]
         variables["current"] = "\n".join(f"- {P.clock(b['start'])}-{P.clock(b['end'])} {b['activity']} @ {b['place']}"
                                          for b in rest) or "- nothing"
-        variables["example"] = P.example(rest[:2], P.clock(plan["wake"]))
         new = await ctx.decide(
             "replan", variables=variables,
             rules=lambda: P.rules_plan(persona, day, offset, events, keep=keep, after=m, rng=ctx.rng),
@@ -210,4 +231,41 @@ class AgentPolicy(RulesPolicy):
 
     async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None:
         plan = ctx.state.plan
-        await converse.remember(self.personas[obs.agent], obs, ctx, conv, plan)
+        words = None
+        if ctx.backend != "rules" and conv.lines:
+            words = lambda: self._shared(obs, ctx, conv)  # noqa: E731
+        await converse.remember(self.personas[obs.agent], obs, ctx, conv, plan, words=words)
+
+    def _read(self, obs: Observation, ctx: DecisionContext, lines: list[tuple[str | None, str]]):
+        return extract.extract(ctx.decide, me=obs.agent, lines=lines, now=obs.now, gazetteer=self.gazetteer,
+                               people=self.people, known=P.known_places(self.personas[obs.agent], ctx.state),
+                               rng=ctx.rng)
+
+    async def _shared(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> extract.Extracted:
+        """What the conversation's words carry, read once for both participants: by the one who
+        remembers first (the engine's order), and shared with the other."""
+        key = (conv.id, len(conv.lines))
+        entry = self._words.get(key)
+        if entry is None:
+            read = self._per_line if self.extract_per == "line" else self._per_conversation
+            entry = self._words[key] = [asyncio.ensure_future(read(obs, ctx, conv)), 2]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            self._words.pop(key, None)
+        return await entry[0]
+
+    async def _per_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView
+                                ) -> extract.Extracted:
+        """One ``extract_facts`` decision over the whole conversation."""
+        return await self._read(obs, ctx, [(l.speaker, l.text) for l in conv.lines])
+
+    async def _per_line(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> extract.Extracted:
+        """One ``extract_facts`` decision per line (with the line before it, for an answer's context)."""
+        events, news, answers = [], [], []
+        for i in range(len(conv.lines)):
+            lines = [(l.speaker, l.text) for l in conv.lines[max(0, i - 1):i + 1]]
+            x = await self._read(obs, ctx, lines)
+            events += [e for e in x.events if e.get("told_by") == conv.lines[i].speaker or len(lines) == 1]
+            news += [n for n in x.news if n.get("told_by") == conv.lines[i].speaker or len(lines) == 1]
+            answers += [a for a in x.answers if a["who"] == conv.lines[i].speaker]
+        return extract.Extracted(tuple(events), tuple(news), tuple(answers))

@@ -12,29 +12,71 @@ acknowledge news; tell the most important untold news; say goodbye when there is
 left to tell. Every utterance carries its content as structured facts, so the listener can
 plan around what it heard without a language model.
 
+With a language model, a line is words only: at the end of the conversation one
+``extract_facts`` decision (:mod:`~smallville.cognition.extract`) over both sides' words says
+what was told and answered, and both participants learn from it — the same facts, through the
+same code, as the rules lines carry.
+
+News is anything worth telling (:func:`news_items`): events the agent may pass on, and what
+it saw, heard, thought or plans that matters enough (importance, fading with age). What is
+*private* is never told by the rules: a first memory marked ``private: true`` and anything that
+says it is a secret (:func:`private`); a model sees such memories marked and decides itself.
+Passing news on keeps who it came from (``chain``), and every time a listener learns something
+the run log gets a ``heard`` event (``from``, ``text``, ``memory_id``, ``conversation``, ``facts``).
+
 At the end (:func:`remember`), each participant stores the conversation — what the partner
 said, a summary, and what it learned as memories with structured facts (an event's place and
 time, who told it; its own decision to go or not) — and notes what it told whom. An event
 that it will now attend today is *salient*: the agent reconsiders its plan when it next acts.
+
+Working state used (``ctx.state``, :class:`~smallville.cognition.state.ResidentState`): ``told``
+(partner -> keys told), ``salient`` (event keys), ``known_places`` (``learn_place``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+import re
+from typing import Any, Awaitable, Callable
 
 from smallville.cognition import importance
 from smallville.cognition import plan as P
 from smallville.cognition.decisions import InvalidAnswer
+from smallville.cognition.extract import Extracted
 from smallville.cognition.interface import ConversationView, DecisionContext, Observation, Turn
 from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
 from smallville.world.clock import long_date, weekday
 
-NEWS_MIN_IMPORTANCE = 9  # news other than events: memories at least this important
+NEWS_MIN_IMPORTANCE = 9  # news other than events: a thought or heard news at least this important ...
 NEWS_MAX_AGE = dt.timedelta(days=2)
+NEWS_KINDS = ("thought", "observation", "chat", "plan")  # what it thought, saw, heard, plans
+# ... and any memory as far above what its kind usually scores (an observation at 7, a plan at 8)
+NEWS_MARGIN = NEWS_MIN_IMPORTANCE - importance.KIND_BASE["thought"]
 MAX_TURNS_EACH = 4
+SECRET = re.compile(r"\b(secret|secretly|confidential|in confidence|has not told|hasn't told|not told anyone|"
+                    r"nobody knows|no one knows|not yet decided whether to tell)\b", re.I)
+
+
+def private(node: Any) -> bool:
+    """Whether a memory is not to be told: marked private (a first memory's ``private: true``), or a
+    secret in its own words ("a secret admirer", "has not told anyone")."""
+    facts = getattr(node, "facts", None) or {}
+    return bool(facts.get("private")) or bool(SECRET.search(getattr(node, "description", "")))
+
+
+# the working state this module writes (cognition.state.ResidentState)
+def _told(state: ResidentState, partner: str) -> list[str]:
+    return state.told.setdefault(partner, [])
+
+
+def _told_keys(state: ResidentState, partner: str) -> set[str]:
+    return set(state.told.get(partner, []))
+
+
+def _salient(state: ResidentState, key: str) -> None:
+    state.salient.append(key)
 
 
 def news_key(text: str) -> str:
@@ -70,7 +112,7 @@ def news_items(agent: str, stream: Any, state: ResidentState, partner: str, now:
     if stream is None:
         return []
     nodes = stream.nodes
-    told = set(state.told.get(partner, []))
+    told = _told_keys(state, partner)
     items: list[dict] = []
     for key, k in P.known_events(nodes, agent).items():
         ev = k["event"]
@@ -81,23 +123,31 @@ def news_items(agent: str, stream: Any, state: ResidentState, partner: str, now:
                       "fact": {"type": "event", "event": ev}, "name": ev["name"]})
     tick_now, seconds = stream.tick, stream.memory.clock.tick_seconds
     oldest = tick_now - int(NEWS_MAX_AGE.total_seconds() // seconds)
+    day_ticks = 86400 / seconds
     seen: set[str] = set()
     for n in reversed(nodes):
         if n.created < oldest:
             break
         facts = n.facts or {}
-        if "event" in facts or n.depth > 0 or n.importance < NEWS_MIN_IMPORTANCE:
+        if "event" in facts or n.depth > 0 or n.kind not in NEWS_KINDS or private(n):
             continue
-        if n.kind == "thought" or (n.kind == "chat" and "news" in facts):
-            text = facts.get("news", n.description)
-            key = news_key(text)
-            if key in told or key in seen or partner in text:
-                continue
-            seen.add(key)
-            own = "heard_from" not in facts
-            lead = "Some news from me:" if text.startswith(agent) else "Have you heard?"
-            items.append({"key": key, "kind": "news", "importance": n.importance, "own": own, "text": f"{lead} {text}",
-                          "fact": {"type": "news", "text": text}, "name": text})
+        if n.kind == "chat" and "news" not in facts:  # what was said, word for word: not news in itself
+            continue
+        if n.kind == "plan" and not facts:  # the day's plan
+            continue
+        if n.importance - importance.KIND_BASE.get(n.kind, 2) < NEWS_MARGIN:
+            continue
+        score = n.importance - (tick_now - n.created) / day_ticks  # ranked by importance, fading with age
+        text = facts.get("news", n.description)
+        key = news_key(text)
+        if key in told or key in seen or partner in text:
+            continue
+        seen.add(key)
+        own = "heard_from" not in facts
+        chain = list(facts.get("chain", [])) if not own else []
+        lead = "Some news from me:" if text.startswith(agent) else "Have you heard?"
+        items.append({"key": key, "kind": "news", "importance": score, "own": own, "text": f"{lead} {text}",
+                      "fact": {"type": "news", "text": text, "chain": chain}, "name": text})
     items.sort(key=lambda it: (-it["importance"], it["kind"] != "event", it["key"]))
     return items
 
@@ -197,8 +247,9 @@ def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, i
             "conversation": so_far}
 
 
-def parse_turn(value: Any, persona: Persona, conv: ConversationView, items: list[dict],
-               events: dict[str, dict]) -> Turn:
+def parse_turn(value: Any, persona: Persona, conv: ConversationView) -> Turn:
+    """A model's line is words: what it tells is found in them at the end (``extract_facts``); its
+    ``accept`` field is kept as the speaker's answer, should the words not say."""
     if not isinstance(value, dict):
         raise InvalidAnswer("not an object")
     text = " ".join(str(value.get("utterance", "")).split())[:300]
@@ -206,15 +257,11 @@ def parse_turn(value: Any, persona: Persona, conv: ConversationView, items: list
         raise InvalidAnswer(f"no utterance ({text[:20]!r})")
     if any(text == l.text for l in conv.lines):
         raise InvalidAnswer("repeats a line of the conversation")
-    low = text.lower()
-    facts: list[dict] = [it["fact"] for it in items if it["kind"] == "event" and it["name"].lower() in low]
-    ev = pending_invite(conv, persona.name)
     accept = str(value.get("accept", "none")).lower()
-    if ev is not None and accept in ("yes", "no"):
-        facts.append({"type": "reply", "event": P.event_key(ev), "accept": accept == "yes", "event_facts": ev})
+    facts = ({"type": "answer", "accept": accept == "yes"},) if accept in ("yes", "no") and conv.lines else ()
     mine = sum(1 for l in conv.lines if l.speaker == persona.name)
     end = bool(value.get("end", False)) or mine + 1 >= MAX_TURNS_EACH + 1
-    return Turn(text, end=end, facts=tuple(facts))
+    return Turn(text, end=end, facts=facts)
 
 
 async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn:
@@ -227,10 +274,12 @@ async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: C
     memories: list[str] = []
     if stream is not None:
         focal = conv.partner if not conv.lines else f"{conv.partner}: {conv.lines[-1].text}"
-        memories = [r.node.description for r in stream.retrieve(focal, k=6)]
+        # the speaker decides what to share: a private memory is shown marked, never in the news
+        memories = [r.node.description + (" (private)" if private(r.node) else "")
+                    for r in stream.retrieve(focal, k=6)]
     return await ctx.decide("converse_turn", variables=turn_variables(persona, obs, conv, items, memories),
                             rules=lambda: rules_turn(persona, obs, conv, items, events, ctx.rng),
-                            parse=lambda value: parse_turn(value, persona, conv, items, events), rng=ctx.rng)
+                            parse=lambda value: parse_turn(value, persona, conv), rng=ctx.rng)
 
 
 # ---------------------------------------------------------------- remembering
@@ -242,55 +291,128 @@ def _event_memory(ev: dict, me: str, partner: str) -> str:
             f"from {start:%H:%M} to {end:%H:%M}; {partner} told {me} about it")
 
 
-async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, conv: ConversationView,
-                   plan: dict | None) -> None:
-    """Store the conversation in the agent's memory and note what was told; events the agent
-    now goes to today become salient (see :class:`~smallville.cognition.agent.AgentPolicy`)."""
-    me, partner = persona.name, conv.partner
-    told = ctx.state.told.setdefault(partner, [])
-    new: list[tuple[str, str, dict | None]] = []  # (kind, description, facts)
-    topics: list[str] = []
-    for line in conv.lines:
-        if line.speaker == partner:
-            new.append(("chat", f"{partner} said to {me}: \"{line.text}\"", None))
+def facts_from_words(x: Extracted, conv: ConversationView, me: str, events: dict[str, dict]) -> list[tuple[str, dict]]:
+    """(speaker, fact) pairs, as a rules line would carry them, from what ``extract_facts`` found in
+    a conversation's words. An event that matches one the agent knows of (same start and place, or
+    same name and start) is that event, so word of it never makes a second one."""
+    partner = conv.partner
+    speakers = {me, partner}
+    out: list[tuple[str, dict]] = []
+    told: dict[str, dict] = {}  # teller -> the last event they told
+    for ev in x.events:
+        teller = ev.get("told_by") if ev.get("told_by") in speakers else partner
+        same = [k["event"] for k in events.values()
+                if k["event"]["start"] == ev["start"] and (P.sector(k["event"]["place"]) == P.sector(ev["place"])
+                                                           or k["event"]["name"].lower() == ev["name"].lower())]
+        canon = dict(same[0]) if same else {k: v for k, v in ev.items() if k not in ("told_by", "invited")}
+        if not same:
+            canon["host"] = ev.get("host") or teller
+            if ev.get("invited") == "listener":
+                canon["invite"] = [p for p in speakers if p != teller]
+        out.append((teller, {"type": "event", "event": canon}))
+        told[teller] = canon
+    for n in x.news:
+        teller = n.get("told_by") if n.get("told_by") in speakers else partner
+        if n["who"] in (me, partner) and teller != n["who"]:
+            continue  # news about one of the two, told by the other: they know
+        out.append((teller, {"type": "news", "text": n["text"], "chain": []}))
+    answered = set()
+    for a in x.answers:
+        who = a["who"]
+        ev = told.get(partner if who == me else me)
+        if who in speakers and ev is not None:
+            out.append((who, {"type": "reply", "event": P.event_key(ev), "accept": a["accept"], "event_facts": ev}))
+            answered.add(who)
+    for line in conv.lines:  # a model's own "accept" field, when the words gave no answer
         for f in line.facts:
-            t = f.get("type")
-            if t == "event":
-                ev = f["event"]
-                key = P.event_key(ev)
-                if key not in told:
-                    told.append(key)
-                topics.append(f"the {ev['name']}")
-                if line.speaker == partner:
-                    new.append(("chat", _event_memory(ev, me, partner), {"event": ev, "heard_from": partner}))
-                    ctx.state.learn_place(ev["place"])
-            elif t == "news":
-                key = news_key(f["text"])
-                if key not in told:
-                    told.append(key)
-                topics.append(f["text"] if len(f["text"]) <= 60 else f["text"][:57].rsplit(" ", 1)[0] + "…")
-                if line.speaker == partner:
-                    new.append(("chat", f["text"], {"news": f["text"], "heard_from": partner}))
-            elif t == "reply":
-                ev = f["event_facts"]
-                start = P.event_times(ev)[0]
-                if line.speaker == me:
-                    intent = "attend" if f["accept"] else "decline"
-                    verb = "is going to" if f["accept"] else "has decided not to go to"
-                    new.append(("plan", f"{me} {verb} the {ev['name']} at {P.sector(ev['place'])} on "
-                                        f"{long_date(start)} at {start:%H:%M}",
-                                {"event": ev, "intent": intent}))
-                    if f["accept"] and plan is not None and start.date().isoformat() == plan["day"] \
-                            and not any(b.get("event") == f["event"] for b in plan["blocks"]):
-                        ctx.state.salient.append(f["event"])
-                else:
-                    will = "will come to" if f["accept"] else "will not come to"
-                    new.append(("chat", f"{partner} said they {will} the {ev['name']}", None))
+            if f.get("type") == "answer" and line.speaker not in answered:
+                ev = told.get(partner if line.speaker == me else me)
+                if ev is not None:
+                    out.append((line.speaker, {"type": "reply", "event": P.event_key(ev), "accept": f["accept"],
+                                               "event_facts": ev}))
+                    answered.add(line.speaker)
+    return out
+
+
+def _heard_fact(f: dict) -> dict:
+    """A fact as the ``heard`` event records it."""
+    if f["type"] == "event":
+        ev = f["event"]
+        return {"kind": "event", "name": ev["name"], "host": ev.get("host"), "place": ev["place"],
+                "start": ev["start"], "end": ev["end"]}
+    return {"kind": "news", "name": f["text"], "text": f["text"], "chain": list(f.get("chain", []))}
+
+
+async def remember(persona: Persona, obs: Observation, ctx: DecisionContext, conv: ConversationView,
+                   plan: dict | None, words: Callable[[], Awaitable[Extracted]] | None = None) -> None:
+    """Store the conversation in the agent's memory and note what was told; events the agent
+    now goes to today become salient (see :class:`~smallville.cognition.agent.AgentPolicy`).
+
+    What was told and answered: the lines' structured facts (the rules), or, given ``words``
+    (a model's run), what ``extract_facts`` found in both sides' words."""
+    me, partner = persona.name, conv.partner
+    told = _told(ctx.state, partner)
+    if words is not None:
+        known = P.known_events(ctx.stream.nodes, me) if ctx.stream is not None else {}
+        steps: list[tuple[Any, str, dict | None]] = [(line, line.speaker, None) for line in conv.lines]
+        steps += [(None, s, f) for s, f in facts_from_words(await words(), conv, me, known)]
+        heard_text = " ".join(l.text for l in conv.lines if l.speaker == partner)
+    else:  # each line, then what it carries
+        steps = [x for line in conv.lines for x in [(line, line.speaker, None)] + [(None, line.speaker, f)
+                                                                                  for f in line.facts]]
+        heard_text = ""
+    line_of = {id(f): line.text for line in conv.lines for f in line.facts}
+    new: list[tuple[str, str, dict | None]] = []  # (kind, description, facts)
+    heard: list[tuple[int, dict, str]] = []  # (index in new, fact, the words it came in)
+    topics: list[str] = []
+    for line, speaker, f in steps:
+        if line is not None:
+            if speaker == partner:
+                new.append(("chat", f"{partner} said to {me}: \"{line.text}\"", None))
+            continue
+        t = f.get("type")
+        if t == "event":
+            ev = f["event"]
+            key = P.event_key(ev)
+            if key not in told:
+                told.append(key)
+            topics.append(f"the {ev['name']}")
+            if speaker == partner:
+                heard.append((len(new), f, line_of.get(id(f), heard_text)))
+                new.append(("chat", _event_memory(ev, me, partner), {"event": ev, "heard_from": partner}))
+                ctx.state.learn_place(ev["place"])
+        elif t == "news":
+            key = news_key(f["text"])
+            if key not in told:
+                told.append(key)
+            topics.append(f["text"] if len(f["text"]) <= 60 else f["text"][:57].rsplit(" ", 1)[0] + "…")
+            if speaker == partner:
+                chain = list(f.get("chain", [])) + [partner]
+                heard.append((len(new), {**f, "chain": chain}, line_of.get(id(f), heard_text)))
+                new.append(("chat", f["text"], {"news": f["text"], "heard_from": partner, "chain": chain}))
+        elif t == "reply":
+            ev = f["event_facts"]
+            start = P.event_times(ev)[0]
+            if speaker == me:
+                intent = "attend" if f["accept"] else "decline"
+                verb = "is going to" if f["accept"] else "has decided not to go to"
+                new.append(("plan", f"{me} {verb} the {ev['name']} at {P.sector(ev['place'])} on "
+                                    f"{long_date(start)} at {start:%H:%M}",
+                            {"event": ev, "intent": intent}))
+                if f["accept"] and plan is not None and start.date().isoformat() == plan["day"] \
+                        and not any(b.get("event") == f["event"] for b in plan["blocks"]):
+                    _salient(ctx.state, f["event"])
+            else:
+                will = "will come to" if f["accept"] else "will not come to"
+                new.append(("chat", f"{partner} said they {will} the {ev['name']}", None))
     if conv.lines:
         about = f" about {', '.join(dict.fromkeys(topics))}" if topics else ""
         where = f"at {P.sector(conv.place)}" if conv.place else "outside"
         new.append(("chat", f"{me} talked with {partner} {where}{about}", None))
-    if ctx.stream is None or not new:
-        return
-    # rated with the agent's next batch of waiting memories (importance.settle), not in a call of its own
-    importance.add(persona, ctx, [importance.New(kind, desc, facts=facts) for kind, desc, facts in new])
+    nodes: list[Any] = []
+    if ctx.stream is not None and new:
+        # rated with the agent's next batch of waiting memories (importance.settle), not in a call of its own
+        nodes = importance.add(persona, ctx, [importance.New(kind, desc, facts=facts) for kind, desc, facts in new])
+    for i, f, text in heard:
+        ctx.emit("heard", {"from": partner, "text": text, "memory_id": nodes[i].id if nodes else None,
+                           "conversation": conv.id, "facts": [_heard_fact(f)]})

@@ -7,7 +7,8 @@ implementation is a plain function. :class:`Decider` runs one or the other and r
 every decision (name, backend, whether it fell back to rules).
 
 A template may start with a system message, separated from the user message by a line
-``---``. A call may narrow the file's schema to what it asks (``enums``: an agent's places;
+``---``. A decision that answers in another's shape shares its schema file (``replan`` uses
+``plan_day.json``, see :data:`SCHEMA_OF`). A call may narrow the file's schema to what it asks (``enums``: an agent's places;
 ``schema``: any adjustment, such as exactly as many ratings as memories), so that a model
 decoding under a grammar cannot give a longer answer than the question needs. The LLM path: render the template with the variables, ask with the schema
 (through the run's wrapped backend: retry, budget, record…), hand the validated value to
@@ -82,10 +83,18 @@ def _narrow(schema: dict, path: list[str], values: list[str]) -> dict:
     return {**schema, "properties": props}
 
 
+# the variable a decision's prompt may lose lines of when it would not fit the context window
+TRIM = {"plan_day": "memories", "replan": "memories", "react": "memories", "converse_turn": "memories"}
+CHAT_OVERHEAD = 48  # tokens a chat template adds around the messages
+
+# decisions that answer in another decision's shape share its schema file
+SCHEMA_OF = {"replan": "plan_day"}
+
+
 @lru_cache(maxsize=None)
 def template(name: str) -> tuple[string.Template, dict]:
     text = (PROMPTS / f"{name}.txt").read_text(encoding="utf-8")
-    schema = json.loads((PROMPTS / f"{name}.json").read_text(encoding="utf-8"))
+    schema = json.loads((PROMPTS / f"{SCHEMA_OF.get(name, name)}.json").read_text(encoding="utf-8"))
     return string.Template(text), schema
 
 
@@ -98,12 +107,16 @@ class Decider:
     """
 
     def __init__(self, llm: Any = None, record: Callable[..., None] | None = None,
-                 temperature: float = 0.7, max_tokens: int = 256):
+                 temperature: float = 0.7, max_tokens: int = 256, context_tokens: int | None = None,
+                 count_tokens: Callable[[str], int] | None = None):
         self.llm = llm
         self.backend = "rules" if llm is None else llm.backend
         self._record = record or (lambda **k: None)
         self.temperature = temperature
         self.max_tokens = max_tokens
+        # a model with a small context window: a prompt that would not fit loses memories (see fit)
+        self.context_tokens = context_tokens
+        self.count_tokens = count_tokens or (lambda text: len(text) // 3 + 1)
 
     def set_recorder(self, record: Callable[..., None]) -> None:
         self._record = record
@@ -136,6 +149,7 @@ class Decider:
                           rules: Callable[[], T], parse: Callable[[Any], Any], seed: int | None,
                           enums: dict[str, list[str]] | None = None, max_tokens: int | None = None,
                           override: SchemaOverride = None) -> T:
+        variables = self.fit(name, variables, max_tokens or self.max_tokens)
         messages, schema = render(name, variables, enums, override)
         request = Request(messages=messages, schema=schema, schema_name=name, temperature=self.temperature,
                           max_tokens=max_tokens or self.max_tokens, seed=seed, decision=name, agent=agent,
@@ -159,6 +173,30 @@ class Decider:
         self._record(agent=agent, name=name, backend=self.backend, fallback=reason is not None, tick=tick,
                      reason=reason)
         return out
+
+    def fit(self, name: str, variables: dict[str, Any], answer_tokens: int) -> dict[str, Any]:
+        """``variables`` shortened so that the prompt and the answer fit the context window: the
+        decision's list of memories (:data:`TRIM`, best first) loses its last lines until it fits
+        (down to none; a prompt still too long goes as it is, and its failure falls back to rules)."""
+        key = TRIM.get(name)
+        if self.context_tokens is None or key not in variables:
+            return variables
+        budget = self.context_tokens - answer_tokens - CHAT_OVERHEAD
+
+        def size(v: dict[str, Any]) -> int:
+            return self.count_tokens("\n".join(m.content for m in render(name, v)[0]))
+
+        if size(variables) <= budget:
+            return variables
+        lines = str(variables[key]).split("\n")
+        lo, hi = 0, len(lines) - 1  # the most lines that fit, by bisection
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if size({**variables, key: "\n".join(lines[:mid])}) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        return {**variables, key: "\n".join(lines[:lo]) or "- (left out: too long for the model)"}
 
     def _fallback(self, agent: str, name: str, tick: int, rules: Callable[[], T], reason: str,
                   call: dict | None = None) -> T:

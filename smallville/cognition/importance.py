@@ -46,7 +46,6 @@ together. All terms are deterministic, so the rules baseline needs no RNG here.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -123,7 +122,15 @@ def variables(persona: Persona, descriptions: Sequence[str]) -> dict[str, Any]:
                        f"{persona.background}",
             "count": n,
             "memories": "\n".join(f"{i + 1}. {d}" for i, d in enumerate(descriptions)),
-            "example": json.dumps({"ratings": [(3, 6, 2, 8, 4)[i % 5] for i in range(n)]})}
+            "example": answer_format(n)}
+
+
+def answer_format(n: int) -> str:
+    """The answer's shape, described rather than shown with numbers a model could copy:
+    ``{"ratings": [r1, r2, r3]}`` (``r1, r2, …, r9`` for more than four)."""
+    names = [f"r{i + 1}" for i in range(n)] if n <= 4 else ["r1", "r2", "…", f"r{n}"]
+    return '{"ratings": [' + ", ".join(names) + ']}' + (" where r1 is the rating of memory 1, and so on" if n > 1
+                                                        else " where r1 is the rating of the memory")
 
 
 def schema_for(n: int) -> Callable[[dict], dict]:

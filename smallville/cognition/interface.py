@@ -127,6 +127,7 @@ class DecisionContext:
     # recent); None when the run has no memory (``--ablate memory``)
     stream: Any = None
     events: list[dict] = field(default_factory=list)  # recorded by the engine after the call
+    backend: str = "rules"  # the run's decision backend: what a listener learns from words depends on it
 
     def emit(self, kind: str, data: dict) -> None:
         """Record an event of this agent (``plan``, ``place_fallback``…) in the run log."""

@@ -204,8 +204,11 @@ class MemoryStreams:
         cfg = world.config
         mem = cls(cache, Clock(cfg.start, cfg.tick_seconds), retrieval=cfg.retrieval, perception=cfg.perception,
                   reflection=cfg.reflection, reflect=reflect, people=[r.persona.name for r in world.residents])
+        from smallville.cognition.extract import Gazetteer
+
+        gazetteer = Gazetteer([a.address for a in world.map.arenas], {a.address: a.kind for a in world.map.arenas})
         for r in world.residents:
-            mem.seed(r.persona)
+            mem.seed(r.persona, gazetteer=gazetteer, now=cfg.start)
         return mem
 
     # ------------------------------------------------------------------ writing
@@ -240,8 +243,10 @@ class MemoryStreams:
         if s.nodes[node_id].importance != old:
             self._rescored.append((agent, node_id, s.nodes[node_id].importance))
 
-    def seed(self, persona: Persona, tick: int = 0) -> list[MemoryNode]:
-        """The persona's first memories (kind ``thought``, depth 0), keeping structured event facts."""
+    def seed(self, persona: Persona, tick: int = 0, gazetteer: Any = None, now: Any = None) -> list[MemoryNode]:
+        """The persona's first memories (kind ``thought``, depth 0), keeping structured event facts.
+        Given the map's ``gazetteer`` and the world's start (``now``), an event stated in plain words
+        is read from them (the rules' ``extract_facts``) and kept the same way; a private one is marked."""
         from smallville.cognition.importance import rules_importance  # rules scoring when none is given
 
         out = []
@@ -252,6 +257,12 @@ class MemoryStreams:
                 facts = {"event": {"name": e.name, "place": e.place, "start": e.start.strftime(TIME_FORMAT),
                                    "end": e.end.strftime(TIME_FORMAT),
                                    "invite": e.invite if isinstance(e.invite, str) else list(e.invite)}}
+            elif gazetteer is not None and now is not None:
+                ev = plain_event(persona.name, m.text, gazetteer, now, self.people)
+                if ev is not None:
+                    facts = {"event": ev, "from_words": True}
+            if m.private:
+                facts = {**(facts or {}), "private": True}
             score = m.importance or rules_importance(persona.name, m.text, "thought", people=self.people,
                                                      friends=persona.relationships, known=set())
             out.append(self.add(persona.name, tick, "thought", m.text, score, facts=facts))
@@ -381,6 +392,21 @@ class MemoryStreams:
         mem._rows, mem._accesses, mem._rescored = [], [], []
         cache.drain_new()
         return mem
+
+
+def plain_event(agent: str, text: str, gazetteer: Any, now: Any, people: Sequence[str]) -> dict | None:
+    """The event a first memory states in plain words ("Ann is hosting a reading night at the cafe
+    on Tuesday at 6pm"), read by the rules' ``extract_facts``, as an ``event`` fact: without a
+    ``host`` when it is the agent's own (like the structured form), else with it."""
+    from smallville.cognition.extract import rules_extract
+
+    found = rules_extract([(agent, text)], listener=None, now=now, gazetteer=gazetteer, people=people).events
+    if not found:
+        return None
+    ev = {k: v for k, v in found[0].items() if k != "told_by"}
+    if ev.get("host") in (None, agent):
+        ev.pop("host", None)
+    return ev
 
 
 class AgentMemory:

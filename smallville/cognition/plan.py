@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
 import re
 from typing import Any, Iterable
 
@@ -361,20 +360,20 @@ def plan_variables(persona: Persona, day: dt.date, offset: int, yesterday: str, 
             "wake": clock(wake), "sleep": clock(sleep), "routine": routine, "yesterday": yesterday or "nothing special",
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
             "places": "\n".join(f"- {p}" for p in places),
-            "example": example(routine_blocks(persona, offset)[:2], clock(wake))}
+            "example": PLAN_FORMAT}
 
 
-def example(blocks: list[dict], wake: str) -> str:
-    """A filled-in answer (from the usual day) to show the shape: small models copy placeholders."""
-    return json.dumps({"wake": wake, "blocks": [{"start": clock(b["start"]), "end": clock(b["end"]),
-                                                  "activity": b["activity"], "place": b["place"]} for b in blocks]},
-                      ensure_ascii=False)
+# The answer's shape, described: a filled-in example (the usual day's first blocks) was copied by
+# small models, which then restated the routine; a schema's grammar keeps the times well formed.
+PLAN_FORMAT = ('{"wake": "HH:MM", "blocks": [{"start": "HH:MM", "end": "HH:MM", "activity": <a few words>, '
+               '"place": <a place from the list>}, …]}')
 
 
 def placeholder(text: str) -> bool:
     """'...', 'HH:MM' and the like: a template copied instead of an answer."""
     t = text.strip().strip(".…").strip()
-    return not t or t.upper() in ("HH:MM", "ACTIVITY", "PLACE", "ACTION") or parse_clock_text(t) is not None
+    return not t or t.upper() in ("HH:MM", "ACTIVITY", "PLACE", "ACTION") or t.strip("<>").lower() in (
+        "a few words", "a place from the list") or parse_clock_text(t) is not None
 
 
 def parse_plan(value: Any, persona: Persona, day: dt.date, offset: int, places: list[str], events: dict[str, dict],
@@ -466,7 +465,7 @@ def decompose_variables(persona: Persona, block: dict, start: int, end: int, day
     return {"name": persona.name, "persona": f"{persona.name}, {persona.age}, {persona.occupation}",
             "activity": block["activity"], "place": block["place"], "start": clock(start), "end": clock(end),
             "minutes": end - start, "date": weekday(day),
-            "example": json.dumps({"steps": [{"action": split_activity(block["activity"])[0], "minutes": 10}]})}
+            "example": '{"steps": [{"action": <a few words>, "minutes": <5 to 15>}, …]}'}
 
 
 def parse_decompose(value: Any, start: int, end: int) -> list[dict]:

@@ -275,7 +275,7 @@ class Engine:
             self._dirty.add(a.name)
             ctxs.append(DecisionContext(state=self.residents[a.name], rng=random.Random(int.from_bytes(seed, "little")),
                                         decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
-                                        stream=self.memory.view(a.name, tick)))
+                                        stream=self.memory.view(a.name, tick), backend=self.decider.backend))
 
         async def one(obs: Observation, ctx: DecisionContext) -> None:
             async with sem:
@@ -295,7 +295,8 @@ class Engine:
         self._rng_dirty = True
         return DecisionContext(state=self.residents[a.name], rng=random.Random(self.rng.getrandbits(64)),
                                decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
-                               stream=self.memory.view(a.name, tick) if self.memory is not None else None)
+                               stream=self.memory.view(a.name, tick) if self.memory is not None else None,
+                               backend=self.decider.backend)
 
     async def _calls(self, calls: list[tuple[AgentState, Callable[[DecisionContext], Any]]], tick: int,
                      events: list[dict]) -> list[Any]:

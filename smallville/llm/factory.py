@@ -94,7 +94,7 @@ def choose(requested: str, settings: Any, *, world_dir: Path | None = None, repl
         path = settings.model_path
         if path and world_dir is not None and not Path(path).is_absolute():
             path = str(world_dir / path)
-        lm = LocalBackend(path)
+        lm = LocalBackend(path, n_ctx=settings.context_tokens)
         return Chosen("local", lm.model, f"LLM: local llama.cpp in-process, model {lm.path}; "
                                          f"switch with {SWITCH} (llm.model_path picks another GGUF file)", lm)
     if requested == "replay":

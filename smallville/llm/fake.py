@@ -63,3 +63,14 @@ class FakeLLM:
 def answers(fn: Callable[[Request], Any]) -> FakeLLM:
     """A fake that answers every request with ``fn(request)``."""
     return FakeLLM(default=fn)
+
+
+def by_decision(handlers: dict[str, Any], default: Any = "not json", **kw: Any) -> FakeLLM:
+    """A fake that answers each request by its decision (``Request.decision``): ``handlers[name]`` —
+    a value, or a callable given the request — else ``default`` (by default an answer that is not
+    JSON, so the decision falls back to its rules)."""
+    def answer(request: Request) -> Any:
+        item = handlers.get(request.decision or "", default)
+        return item(request) if callable(item) and not isinstance(item, LLMFault) else item
+
+    return FakeLLM(default=answer, **kw)

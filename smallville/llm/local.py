@@ -106,6 +106,11 @@ class LocalBackend:
                         tokens_out=int(usage.get("completion_tokens", 0)), latency_s=latency,
                         backend=self.backend, model=self.model, extra=extra)
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in this model's vocabulary (loads the model; on the worker thread's lock)."""
+        llama = self._model()
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     async def complete(self, request: Request) -> Response:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.generate, request)
 

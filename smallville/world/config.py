@@ -86,6 +86,7 @@ class FirstMemory(Strict):
     text: str = Field(min_length=1)
     importance: int | None = Field(default=None, ge=1, le=10)
     event: EventFacts | None = None
+    private: bool = False  # never told by the rules baseline; on a model's path the speaker decides
 
 
 class RoutineBlock(Strict):
@@ -167,6 +168,7 @@ class LLMSettings(Strict):
     model_path: str | None = None
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(default=256, ge=1, le=8192)
+    context_tokens: int = Field(default=2048, ge=256, le=131072)  # the local backend's context window
     concurrency: int = Field(default=16, ge=1, le=1024)
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=20)

