@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     iv = sub.add_parser("interview", help="ask a resident questions, as of any moment of a stored or live run")
     iv.add_argument("run", help="run directory")
-    iv.add_argument("name", help="the resident, e.g. \"Isabella Rodriguez\"")
+    iv.add_argument("name", help="the resident's full name")
     iv.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="game time (default: the newest recorded tick)")
     iv.add_argument("--question", action="append", default=[], metavar="TEXT",
                     help="ask TEXT and exit (repeatable); without it, an interactive session "
