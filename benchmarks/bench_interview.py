@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,39 +29,70 @@ def cli(*args: str) -> subprocess.CompletedProcess:
                           check=True)
 
 
-def live_run(out: Path, hours: float, interview: bool) -> tuple[float, int]:
+def live_run(out: Path, hours: float, interview: bool, pace: float = 0.0, target: Path | None = None
+             ) -> tuple[float, int]:
+    """Wall time of a live run, while (``interview``) another process interviews it — or, with
+    ``target``, interviews that other, stored run: the same CPU load without the shared store."""
     t0 = time.perf_counter()
     run = subprocess.Popen([sys.executable, "-m", "smallville", "run", "worlds/town.yaml", "--hours", str(hours),
-                            "--out", str(out), *FAST], cwd=ROOT)
+                            "--out", str(out), *FAST], cwd=ROOT, stdout=subprocess.DEVNULL)
+    ended: list[float] = []
+    threading.Thread(target=lambda: (run.wait(), ended.append(time.perf_counter())), daemon=True).start()
     n = 0
     if interview:
         while not (out / "manifest.json").exists():
             time.sleep(0.05)
         time.sleep(1.0)
         while run.poll() is None:
-            r = subprocess.run([sys.executable, "-m", "smallville", "interview", str(out), "Klaus Mueller",
+            r = subprocess.run([sys.executable, "-m", "smallville", "interview", str(target or out), "Klaus Mueller",
                                 "--question", "What are you doing right now?", "--json"], cwd=ROOT,
                                capture_output=True, text=True)
             n += r.returncode == 0
-    run.wait()
-    return time.perf_counter() - t0, n
+            until = time.perf_counter() + pace
+            while run.poll() is None and time.perf_counter() < until:
+                time.sleep(0.05)
+    if run.wait() != 0:
+        raise SystemExit(f"the live run failed (exit {run.returncode})")
+    while not ended:
+        time.sleep(0.01)
+    return ended[0] - t0, n
 
 
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-interview-"))
-    print("1. live run of the town, 8 game hours (wall s), alone vs while interviewed non-stop:")
-    for i in range(2):
-        alone, _ = live_run(base / f"alone{i}", 8, False)
-        busy, n = live_run(base / f"busy{i}", 8, True)
-        print(f"   round {i + 1}: alone {alone:.1f} s, interviewed {busy:.1f} s ({n} interviews, "
-              f"{100 * (busy / alone - 1):+.1f}%)")
-
     parent = base / "parent"
     t0 = time.perf_counter()
     cli("run", "worlds/town.yaml", "--until", "2023-02-14 12:00", "--out", str(parent), *FAST)
-    print(f"\nparent: the town to 2023-02-14 12:00 in {time.perf_counter() - t0:.1f} s")
+    print(f"parent: the town to 2023-02-14 12:00 in {time.perf_counter() - t0:.1f} s")
+    print("1. a live run of the town, 8 game hours (wall s of the run), alone; while another process interviews it "
+          "non-stop; while the same interviewer asks another, stored run (the same CPU load, no shared store); "
+          "one interview every 5 s:")
+    for i in range(2):
+        alone, _ = live_run(base / f"alone{i}", 8, False)
+        same, n1 = live_run(base / f"same{i}", 8, True)
+        other, n2 = live_run(base / f"other{i}", 8, True, target=parent)
+        paced, n3 = live_run(base / f"paced{i}", 8, True, pace=5.0)
+        print(f"   alone {alone:.1f} s | interviewed {same:.1f} s ({n1} interviews, {100 * (same / alone - 1):+.0f}%) | "
+              f"other run interviewed {other:.1f} s ({n2}, {100 * (other / alone - 1):+.0f}%) | every 5 s "
+              f"{paced:.1f} s ({n3}, {100 * (paced / alone - 1):+.0f}%)", flush=True)
+    from types import SimpleNamespace
 
     sys.path.insert(0, str(ROOT))
+    from smallville.runner import InboxPoll
+    from smallville.store.inbox import Inbox
+
+    Inbox(base / "alone0").close()  # an inbox exists: the run reads it after every tick
+    poll = InboxPoll(base / "alone0", engine=None)
+    rec = SimpleNamespace(interventions=[], tick=1)
+    poll.poll(rec)
+    t0 = time.perf_counter()
+    for _ in range(2000):
+        poll.poll(rec)
+    per = (time.perf_counter() - t0) / 2000
+    poll.close()
+    print(f"   the run's inbox poll after each tick: {per * 1e6:.0f} µs with an inbox.db (a stat without one); "
+          f"a town tick takes ~{alone / (8 * 360) * 1000:.1f} ms here", flush=True)
+
     from smallville.inspect import resolve_tick
     from smallville.interview import ask, open_session
 

@@ -114,8 +114,8 @@ def agent_view(reader: RunReader, tick: int, name: str, query: str | None = None
         "recent_actions": [{"tick": e["tick"], **e["data"]} for e in reversed(recent)],
         "plan": plan_view(reader, tick, name, info["time"]),
         **memory_view(reader, tick, name, query),
-        "interviews": [{k: iv[k] for k in ("id", "time", "question", "answer", "memory_ids", "backend", "model",
-                                           "remembered")} for iv in read_interviews(reader.dir, name)],
+        "interviews": [{k: iv[k] for k in ("id", "time", "question", "answer", "memory_ids", "retrieved", "backend",
+                                           "model", "remembered")} for iv in read_interviews(reader.dir, name)],
         "interventions": [{"time": reader.tick_info(i["tick"])["time"] if reader.tick_info(i["tick"]) else None,
                            **i} for i in reader.interventions(until=tick) if i["agent"] == name],
     }

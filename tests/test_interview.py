@@ -115,7 +115,8 @@ def test_interviews_are_stored_and_listed_and_leave_the_run_untouched(town):
     r = run_cli("inspect", str(town), "--agent", "Maria Lopez", "--json")
     view = json.loads(r.stdout)
     iv = [i for i in view["interviews"] if i["question"] == "Tell me about yourself."]
-    assert iv and "Maria Lopez" in iv[-1]["answer"] and iv[-1]["backend"] == "rules"
+    assert iv and "Maria Lopez" in iv[-1]["answer"] and iv[-1]["backend"] == "rules" and iv[-1]["model"] == "rules"
+    assert iv[-1]["retrieved"] and iv[-1]["time"] == view["time"]
 
 
 def test_finished_run_refuses_remember_and_whisper(town):

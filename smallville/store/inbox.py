@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 CREATE TABLE IF NOT EXISTS interviews (
     id INTEGER PRIMARY KEY, created TEXT NOT NULL, tick INTEGER NOT NULL, time TEXT NOT NULL,
     agent TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, memory_ids TEXT NOT NULL,
-    category TEXT, backend TEXT NOT NULL, model TEXT NOT NULL, remembered INTEGER NOT NULL DEFAULT 0);
+    retrieved TEXT NOT NULL, category TEXT, backend TEXT NOT NULL, model TEXT NOT NULL, remembered INTEGER NOT NULL DEFAULT 0);
 """
 
 
@@ -81,10 +81,11 @@ class Inbox:
     # -- interviews -----------------------------------------------------
     def add_interview(self, row: dict[str, Any]) -> int:
         cur = self.con.execute(
-            """INSERT INTO interviews (created, tick, time, agent, question, answer, memory_ids, category, backend,
-               model, remembered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO interviews (created, tick, time, agent, question, answer, memory_ids, retrieved, category,
+               backend, model, remembered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (_now(), row["tick"], row["time"], row["agent"], row["question"], row["answer"],
-             json.dumps(list(row["memory_ids"])), row.get("category"), row["backend"], row["model"],
+             json.dumps(list(row["memory_ids"])), json.dumps([r["id"] for r in row.get("retrieved", [])]),
+             row.get("category"), row["backend"], row["model"],
              int(bool(row.get("remembered")))))
         return int(cur.lastrowid)
 
@@ -98,6 +99,7 @@ class Inbox:
         for r in self.con.execute(q + " ORDER BY id", args):
             d = dict(r)
             d["memory_ids"] = json.loads(d["memory_ids"])
+            d["retrieved"] = json.loads(d["retrieved"])
             d["remembered"] = bool(d["remembered"])
             out.append(d)
         return out
