@@ -185,8 +185,8 @@ def interactive(s: Session, run: str, name: str, at: str | None, remember: bool)
         pass
     history: list[dict] = []
     tick = resolve_tick(s.reader, at)
-    print(f"interviewing {name} at {s.reader.tick_info(tick)['time']} (:at TIME, :who NAME, :history, Ctrl-D to leave)",
-          file=sys.stderr)
+    when = lambda t: s.reader.tick_info(t)["time"][:16].replace("T", " ")  # noqa: E731
+    print(f"interviewing {name} at {when(tick)} (:at TIME, :who NAME, :history, Ctrl-D to leave)", file=sys.stderr)
     while True:
         try:
             line = input(f"{name}> ").strip()
@@ -199,7 +199,7 @@ def interactive(s: Session, run: str, name: str, at: str | None, remember: bool)
             if line.startswith(":at "):
                 at = line[4:].strip().strip('"')
                 tick = resolve_tick(s.reader, at)
-                print(f"now at {s.reader.tick_info(tick)['time']} (tick {tick})", file=sys.stderr)
+                print(f"now at {when(tick)} (tick {tick})", file=sys.stderr)
             elif line.startswith(":who "):
                 who = line[5:].strip().strip('"')
                 if s.reader.agent_id(who) is None:

@@ -1,7 +1,8 @@
 """Interviews of any recorded moment, and branching what-ifs (issue 11), on the rules baseline.
 
-One town run to 2023-02-14 12:00 (seed 7, hashing embedder) is interviewed and branched.
-Who knows of Isabella's party, and since when, is read from the run store, not assumed.
+One town run to 2023-02-14 19:00 (seed 7, hashing embedder) is interviewed (at noon on the
+14th unless said) and branched; it is the parent of the what-if. Who knows of Isabella's party,
+and since when, is read from the run store, not assumed.
 """
 
 import datetime as dt
@@ -17,7 +18,8 @@ from smallville.store.runstore import RunReader
 from smallville.world.world import load_world
 from conftest import ROOT
 
-UNTIL = "2023-02-14 12:00"
+UNTIL = "2023-02-14 19:00"
+NOON = "2023-02-14 12:00"
 HOST = "Isabella Rodriguez"
 VALENTINE = "What are you doing for Valentine's Day?"
 FAST = ("--llm", "rules", "--embedder", "hashing", "--quiet", "--seed", "7")
@@ -33,22 +35,21 @@ def town(tmp_path_factory):
     return out
 
 
-def ask(run, name, *questions, at=None):
-    args = ["interview", str(run), name, "--json"] + [a for q in questions for a in ("--question", q)]
-    if at:
-        args += ["--at", at]
+def ask(run, name, *questions, at=NOON):
+    args = ["interview", str(run), name, "--json", "--at", at] + [a for q in questions for a in ("--question", q)]
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
 
 def first_heard(run):
-    """resident -> the time they first held a memory of the host's event told by someone else."""
+    """resident -> the time they first held a memory of the host's event told by someone else (by noon)."""
     reader = RunReader(run)
     try:
         out = {}
+        noon = reader.tick_at(dt.datetime.fromisoformat(NOON))
         for name in reader.agents.values():
-            for m in reader.memories(name):
+            for m in reader.memories(name, until=noon):
                 facts = json.loads(m["facts"]) if m["facts"] else {}
                 if (facts.get("event") or {}).get("host") == HOST and facts.get("heard_from"):
                     out[name] = reader.tick_info(m["tick"])["time"]
@@ -96,7 +97,8 @@ def test_past_moment_before_hearing_does_not_know(town):
 def test_plans_today_and_tomorrow_come_from_the_plan(town):
     reader = RunReader(town)
     try:
-        plan = [e for e in reader.events(kind="plan", agent="Klaus Mueller")][-1]["data"]
+        noon = reader.tick_at(dt.datetime.fromisoformat(NOON))
+        plan = [e for e in reader.events(kind="plan", agent="Klaus Mueller", until=noon)][-1]["data"]
     finally:
         reader.close()
     today, = ask(town, "Klaus Mueller", "What are your plans for today?")
@@ -112,11 +114,11 @@ def test_interviews_are_stored_and_listed_and_leave_the_run_untouched(town):
     before = files_hash(town)
     ask(town, "Maria Lopez", "Tell me about yourself.")
     assert files_hash(town) == before
-    r = run_cli("inspect", str(town), "--agent", "Maria Lopez", "--json")
+    r = run_cli("inspect", str(town), "--agent", "Maria Lopez", "--json", "--at", NOON)
     view = json.loads(r.stdout)
     iv = [i for i in view["interviews"] if i["question"] == "Tell me about yourself."]
     assert iv and "Maria Lopez" in iv[-1]["answer"] and iv[-1]["backend"] == "rules" and iv[-1]["model"] == "rules"
-    assert iv[-1]["retrieved"] and iv[-1]["time"] == view["time"]
+    assert iv[-1]["retrieved"] and iv[-1]["time"] == view["time"][:16].replace("T", " ")
 
 
 def test_finished_run_refuses_remember_and_whisper(town):
@@ -141,13 +143,11 @@ def test_branch_without_intervention_reproduces_the_parent(town, tmp_path):
 
 def test_branch_whisper_spreads_and_people_go_parent_untouched(town, tmp_path):
     before = files_hash(town)
-    runs = {}
-    for key, extra in (("none", []), ("game", ["--whisper", "Klaus Mueller: You will host a game night at the pub "
-                                                            "tomorrow at 18:00", "--fact", json.dumps(GAME)])):
-        runs[key] = tmp_path / key
-        r = run_cli("branch", str(town), "--at", "2023-02-13 12:00", "--out", str(runs[key]), "--until",
-                    "2023-02-14 19:00", "--quiet", *extra)
-        assert r.returncode == 0, r.stderr
+    runs = {"parent": town, "game": tmp_path / "game"}
+    r = run_cli("branch", str(town), "--at", "2023-02-13 12:00", "--out", str(runs["game"]), "--quiet",
+                "--whisper", "Klaus Mueller: You will host a game night at the pub tomorrow at 18:00",
+                "--fact", json.dumps(GAME))
+    assert r.returncode == 0, r.stderr
     assert files_hash(town) == before
     m = json.loads((runs["game"] / "manifest.json").read_text())
     assert m["parent"]["run"] == str(town) and m["interventions"][0]["agent"] == "Klaus Mueller"
@@ -168,7 +168,7 @@ def test_branch_whisper_spreads_and_people_go_parent_untouched(town, tmp_path):
     knew, went, iv = at_game(runs["game"])
     assert iv and iv[0]["tick"] == 1801 and iv[0]["source"] == "branch"
     assert len(knew - {"Klaus Mueller"}) >= 3 and len(went - {"Klaus Mueller"}) >= 2, (knew, went)
-    knew0, went0, iv0 = at_game(runs["none"])
+    knew0, went0, iv0 = at_game(runs["parent"])
     assert not knew0 and not went0 and not iv0
 
 
