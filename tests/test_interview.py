@@ -208,3 +208,36 @@ def test_rules_answer_from_memories_only():
     assert "I'm Klaus Mueller" in rules_answer(m, "Who are you?").text
     assert "reading at the library" in rules_answer(m, "What are you doing right now?").text
     assert "I would stop reading" in rules_answer(m, "A fire alarm rings! What would you do?").text
+
+
+def test_llm_answer_goes_through_the_prompt_and_schema_and_falls_back_to_rules():
+    import asyncio
+
+    from smallville.cognition import interview as I
+    from smallville.cognition.decisions import Decider
+    from smallville.llm.fake import FakeLLM
+    from smallville.llm.wrappers import Structured
+
+    heard = MemoryNode(5, 10, 10, "chat", "Maria Lopez is hosting a book swap at the library", 8)
+    m = _moment([heard])
+    lm = FakeLLM([{"answer": "Maria Lopez told me about a book swap at the library.", "memory_ids": [5, 99]},
+                  {"answer": "", "memory_ids": []}])
+    decider = Decider(Structured(lm))
+    decide = lambda *a, **k: decider.decide(*a, agent="Klaus Mueller", tick=10, **k)  # noqa: E731
+    a = asyncio.run(I.answer(decide, m, "Is there a book swap?", []))
+    assert a.text.startswith("Maria Lopez told me") and a.memory_ids == (5,)  # an id it does not have is dropped
+    prompt = lm.prompts[0]
+    assert "Is there a book swap?" in prompt and "Klaus Mueller" in prompt and "$" not in prompt
+    assert lm.requests[0].schema_name == "answer_interview"
+    b = asyncio.run(I.answer(decide, m, "Is there a book swap?", []))  # an empty answer: the rules answer
+    assert "Maria Lopez is hosting a book swap" in b.text
+
+
+def test_branch_errors_are_plain(town, tmp_path):
+    for args, message in ((["--at", "2023-02-13 12:00", "--whisper", "Nobody Atall: hi"], "no resident"),
+                          (["--at", "2023-02-14 22:00"], "after the parent's last tick"),
+                          (["--at", "2023-02-13 12:00", "--whisper", "no colon here"], "Name: thought"),
+                          (["--at", "2023-02-13 12:00", "--whisper", "Klaus Mueller: hi", "--fact", "{"], "not JSON")):
+        r = run_cli("branch", str(town), "--out", str(tmp_path / "x"), *args)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    assert not (tmp_path / "x").exists()
