@@ -1,5 +1,5 @@
-"""Command line: ``python -m smallville run|inspect|replay|analyze|multiverse|compare|new-town``. Thin:
-parse, dispatch, report."""
+"""Command line: ``python -m smallville run|inspect|interview|whisper|branch|replay|analyze|multiverse|compare|
+new-town``. Thin: parse, dispatch, report."""
 
 from __future__ import annotations
 
@@ -47,6 +47,42 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--query", metavar="TEXT", help="with --agent: the memories retrieved for TEXT at that moment")
     i.add_argument("--json", action="store_true", help="machine-readable output")
 
+    iv = sub.add_parser("interview", help="ask a resident questions, as of any moment of a stored or live run")
+    iv.add_argument("run", help="run directory")
+    iv.add_argument("name", help="the resident's full name")
+    iv.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="game time (default: the newest recorded tick)")
+    iv.add_argument("--question", action="append", default=[], metavar="TEXT",
+                    help="ask TEXT and exit (repeatable); without it, an interactive session "
+                         "(:at TIME, :who NAME, :history, Ctrl-D to leave)")
+    iv.add_argument("--json", action="store_true", help="machine-readable output")
+    iv.add_argument("--remember", action="store_true",
+                    help="live runs: the exchange enters the resident's memory at the run's next tick")
+    iv.add_argument("--llm", choices=["rules", "auto", "openai", "local"],
+                    help="who answers (default: the run's backend; rules for a rules or replay run)")
+
+    wh = sub.add_parser("whisper", help="an inner-voice thought for a resident of a live run (next tick)")
+    wh.add_argument("run", help="run directory")
+    wh.add_argument("name", help="the resident")
+    wh.add_argument("thought", help="e.g. \"You will host a game night at the pub tomorrow at 18:00\"")
+    wh.add_argument("--fact", action="append", default=None, metavar="JSON", type=_fact,
+                    help='a fact the thought carries, as the rules read it (repeatable), e.g. {"type": "event", '
+                         '"event": {"name": "game night", "place": "Sector:arena", "start": "YYYY-MM-DD HH:MM", '
+                         '"end": "YYYY-MM-DD HH:MM"}}; without: extracted from the words')
+
+    br = sub.add_parser("branch", help="a what-if: a new run from a stored run's state at a moment, with interventions")
+    br.add_argument("run", help="the parent run directory (left untouched)")
+    br.add_argument("--at", required=True, metavar='"YYYY-MM-DD HH:MM"', help="the branch point")
+    br.add_argument("--out", required=True, metavar="NEW", help="the new run's directory")
+    br.add_argument("--whisper", action=_WhisperAction, dest="whispers", default=[], metavar='"Name: thought"',
+                    help="an inner voice applied at the branch point (repeatable)")
+    br.add_argument("--fact", action=_WhisperAction, dest="whispers", metavar="JSON",
+                    help="a fact the preceding --whisper carries (repeatable; see whisper --fact)")
+    br.add_argument("--seed", type=int, help="reseed the run's RNG at the branch point (default: the parent's draws)")
+    bspan = br.add_mutually_exclusive_group()
+    bspan.add_argument("--hours", type=float, help="game hours after the branch point (default: the parent's end)")
+    bspan.add_argument("--until", metavar='"YYYY-MM-DD HH:MM"', help="simulate until this game time")
+    br.add_argument("--quiet", action="store_true", help="no progress bar")
+
     an = sub.add_parser("analyze", help="metrics of a stored run: diffusion, network, gatherings, model use")
     an.add_argument("run", help="run directory")
     an.add_argument("--json", action="store_true", help="machine-readable output")
@@ -85,6 +121,37 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("replay", add_help=False, help="watch a stored run in a window (pygame)")
     v.add_argument("rest", nargs=argparse.REMAINDER)
     return p
+
+
+def _fact(text: str) -> dict:
+    try:
+        fact = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"--fact: not JSON ({e.msg}): {text!r}") from None
+    if not isinstance(fact, dict) or fact.get("type") not in ("event", "news"):
+        raise argparse.ArgumentTypeError(f'--fact: expected an object with "type": "event" or "news", got {text!r}')
+    return fact
+
+
+class _WhisperAction(argparse.Action):
+    """``--whisper "Name: thought"`` adds one; ``--fact JSON`` attaches to the last one."""
+
+    def __call__(self, parser, ns, value, option_string=None):
+        whispers = list(getattr(ns, self.dest) or [])
+        if option_string == "--fact":
+            if not whispers:
+                parser.error("--fact: give it after the --whisper it belongs to")
+            try:
+                fact = _fact(value)
+            except argparse.ArgumentTypeError as e:
+                parser.error(str(e))
+            whispers[-1] = {**whispers[-1], "facts": (whispers[-1].get("facts") or []) + [fact]}
+        else:
+            name, sep, thought = value.partition(":")
+            if not sep or not name.strip() or not thought.strip():
+                parser.error(f'--whisper: expected "Name: thought", got {value!r}')
+            whispers.append({"agent": name.strip(), "text": thought.strip(), "facts": None})
+        setattr(ns, self.dest, whispers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +200,20 @@ def main(argv: list[str] | None = None) -> int:
                 raise SmallvilleError("--query needs --agent NAME")
             view = inspect_run(args.run, args.at, args.agent, query=args.query)
             print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render_text(view))
+        elif args.command == "interview":
+            from smallville.interview import run_interview
+
+            return run_interview(args.run, args.name, args.at, args.question, args.json, args.remember, args.llm)
+        elif args.command == "whisper":
+            from smallville.interview import whisper
+
+            cid = whisper(args.run, args.name, args.thought, args.fact)
+            print(f"whisper {cid} queued for {args.name}: applied at the run's next tick")
+        elif args.command == "branch":
+            from smallville.branch import BranchOptions, branch_run
+
+            print(branch_run(BranchOptions(args.run, args.at, args.out, args.whispers, args.seed, args.hours,
+                                           args.until, args.quiet)))
         elif args.command == "analyze":
             from smallville.analysis.analyze import analyze
             from smallville.analysis.report import render_text as summary_text, run_report

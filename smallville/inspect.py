@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from smallville.errors import SmallvilleError
+from smallville.store.inbox import read_interviews
 from smallville.store.runstore import RunReader
 from smallville.world.config import TIME_FORMAT
 
@@ -114,6 +115,10 @@ def agent_view(reader: RunReader, tick: int, name: str, query: str | None = None
         "recent_actions": [{"tick": e["tick"], **e["data"]} for e in reversed(recent)],
         "plan": plan_view(reader, tick, name, info["time"]),
         **memory_view(reader, tick, name, query),
+        "interviews": [{k: iv[k] for k in ("id", "time", "question", "answer", "memory_ids", "retrieved", "backend",
+                                           "model", "remembered")} for iv in read_interviews(reader.dir, name)],
+        "interventions": [{"time": reader.tick_info(i["tick"])["time"] if reader.tick_info(i["tick"]) else None,
+                           **i} for i in reader.interventions(until=tick) if i["agent"] == name],
     }
 
 
@@ -157,6 +162,13 @@ def render_text(view: dict) -> str:
     lines.append(f"  reflections ({len(refl)}):")
     lines += [f"    {m['created']}  [{m['importance']:>2}] {m['description']}  (depth {m['depth']}, evidence "
               f"{', '.join(map(str, m['evidence']))})" for m in refl[:15]]
+    if view.get("interventions"):
+        lines.append(f"  interventions ({len(view['interventions'])}):")
+        lines += [f"    {i['time']}  {i['kind']}: {i['text']}" for i in view["interventions"]]
+    ivs = view.get("interviews", [])
+    lines.append(f"  interviews ({len(ivs)}):")
+    lines += [f"    {iv['time']}  Q: {iv['question']}\n      A: {iv['answer']}  (memories "
+              f"{', '.join(map(str, iv['memory_ids'])) or 'none'}; {iv['backend']})" for iv in ivs]
     if "retrieved" in view:
         lines.append("  retrieved (score = recency + importance + relevance, each normalised, times its weight):")
         lines += [f"    {r['score']:.3f} = {r['recency']:.2f} {r['importance']:.2f} {r['relevance']:.2f}  "

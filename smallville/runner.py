@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from smallville.cognition.agent import AgentPolicy
 from smallville.engine.engine import Engine, Snapshot, TickRecord
 from smallville.errors import RunStoreError, SmallvilleError
 from smallville.llm import factory
+from smallville.store.inbox import INBOX, Inbox
 from smallville.store.runstore import RunReader, RunWriter
 from smallville.world.clock import Clock
 from smallville.world.config import TIME_FORMAT
@@ -188,6 +190,40 @@ def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: in
         raise KeyboardInterrupt
 
 
+class InboxPoll:
+    """The live run's side of the command inbox (``<run>/inbox.db``, :mod:`smallville.store.inbox`):
+    after each tick, the commands applied in it are marked with their tick, and the pending ones
+    are scheduled for the next tick. A stat per tick while nobody has written an inbox."""
+
+    def __init__(self, run_dir: Path, engine: Engine):
+        self.path = Path(run_dir) / INBOX
+        self.engine = engine
+        self.inbox: Inbox | None = None
+        self.taken: set[int] = set()
+
+    def poll(self, rec: TickRecord) -> None:
+        if self.inbox is None:
+            if not self.path.exists():
+                return
+            self.inbox = Inbox(self.path.parent)
+        try:
+            done = [int(i["source"].split(":", 1)[1]) for i in rec.interventions
+                    if str(i.get("source", "")).startswith("inbox:")]
+            if done:
+                self.inbox.mark_applied(done, rec.tick)
+            for cmd in self.inbox.pending():
+                if cmd["id"] not in self.taken:
+                    self.taken.add(cmd["id"])
+                    self.engine.add_command({"agent": cmd["agent"], "kind": cmd["kind"], "text": cmd["text"],
+                                             "facts": cmd["facts"], "source": f"inbox:{cmd['id']}"})
+        except sqlite3.OperationalError as e:  # busy past the timeout: try again after the next tick
+            print(f"inbox: {e}; trying again next tick", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.inbox is not None:
+            self.inbox.close()
+
+
 def snapshot_json(engine: Engine) -> str:
     """The checkpoint text: the engine's :class:`Snapshot` with what of memory the stored rows
     cannot give back as of its tick (see :meth:`MemoryStreams.checkpoint_extras`)."""
@@ -259,6 +295,7 @@ def resume_run(opts: ResumeOptions) -> Path:
             fixes = memory.restore_extras(snap.memory or {}) if memory is not None else []
         except ValueError as e:
             raise RunStoreError(f"{run_dir}: {e}") from None
+        replayed = reader.interventions(since=tick + 1)  # applied after the checkpoint: applied again
     finally:
         reader.close()
 
@@ -285,6 +322,8 @@ def resume_run(opts: ResumeOptions) -> Path:
                       **context_of(chosen, llm))
     engine = Engine(world, policy, seed, recorder=writer, concurrency=llm.concurrency, decider=decider,
                     memory=memory, snapshot=snap)
+    for i in replayed:
+        engine.add_command({k: i[k] for k in ("agent", "kind", "text", "facts", "source")}, tick=i["tick"])
     _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,
               hint="resume again (--budget-calls N raises the calls cap)",
               llm_totals=lambda: _llm_totals(writer))
@@ -355,6 +394,8 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
             pass
 
+    inbox = InboxPoll(writer.dir, engine)
+
     def on_tick(rec: TickRecord) -> bool:
         nonlocal last_post, spent
         bar.update(1)
@@ -362,6 +403,7 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
             if engine.memory is not None:
                 writer.record_memory(engine.memory.drain(final=True))
             writer.checkpoint(rec.tick, snapshot_json(engine))
+        inbox.poll(rec)
         now = time.perf_counter()
         if stack is not None:
             spent = stack.budget.spent
@@ -376,6 +418,7 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
     try:
         await engine.run(stop, on_tick)
     finally:
+        inbox.close()
         for sig in installed:
             loop.remove_signal_handler(sig)
         bar.close()

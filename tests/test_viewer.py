@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -509,3 +510,47 @@ print("ok")
     assert p.returncode == 0 and "ok" in p.stdout, p.stdout + p.stderr
     shot = pygame.image.load(str(tmp_path / "shot.png"))
     assert shot.get_size() == (1000, 700)
+
+
+def _type_text(text: str) -> None:
+    for ch in text:
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=ord(ch.lower()) if ch.isalpha() else 0,
+                                             unicode=ch, mod=0))
+
+
+def test_i_asks_the_followed_resident_and_the_answer_shows_in_the_panel(app: App) -> None:
+    seen = []
+
+    def fake(run_dir, name, question, at):  # what the viewer runs: `python -m smallville interview ... --json`
+        seen.append((name, question, at))
+        return [sys.executable, "-c", "import json; print(json.dumps([{'answer': 'Writing my novel, as ever.'}]))"]
+
+    app.interview_cmd = fake
+    _key(pygame.K_i)
+    app.step(0.01)
+    assert app.view.asking is None, "I does nothing without a followed resident"
+    app.follow(BOB)
+    app.view.paused = True
+    _key(pygame.K_i)
+    app.step(0.01)
+    assert app.view.asking == ""
+    before = pygame.surfarray.array3d(pygame.display.get_surface()).copy()
+    _type_text("How is the book?")
+    _key(pygame.K_RETURN)
+    app.step(0.01)
+    assert seen == [(BOB, "How is the book?", app.snap.time.strftime("%Y-%m-%d %H:%M"))]
+    assert app.view.exchange == ("How is the book?", "…")
+    deadline = time.time() + 30
+    while app.view.exchange[1] == "…" and time.time() < deadline:
+        time.sleep(0.05)
+        app.step(0.01)
+    assert app.view.exchange == ("How is the book?", "Writing my novel, as ever.")
+    panel = layout(app.view).panel
+    after = pygame.surfarray.array3d(pygame.display.get_surface())
+    assert not np.array_equal(before[panel.x:panel.right, panel.y:panel.bottom],
+                              after[panel.x:panel.right, panel.y:panel.bottom])
+    _key(pygame.K_i)
+    _type_text("x")
+    _key(pygame.K_ESCAPE)
+    app.step(0.01)
+    assert app.view.asking is None and app.view.follow == BOB, "Esc cancels the question, not the follow"

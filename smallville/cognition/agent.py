@@ -236,6 +236,20 @@ class AgentPolicy(RulesPolicy):
             words = lambda: self._shared(obs, ctx, conv)  # noqa: E731
         await converse.remember(self.personas[obs.agent], obs, ctx, conv, plan, words=words)
 
+    async def extract_facts(self, obs: Observation, ctx: DecisionContext, text: str, kind: str) -> list[dict]:
+        """Decision ``extract_facts`` over words from outside (a whisper, an interview it remembers),
+        as the facts :mod:`~smallville.cognition.hear` stores. An inner voice speaks to the resident
+        ("you will host…"): it is read as the resident's own words ("I will host…")."""
+        said = text if kind != "whisper" else inner_voice(text)
+        x = await self._read(obs, ctx, [(obs.agent, said)])
+        facts: list[dict] = []
+        for ev in x.events:
+            facts.append({"type": "event", "event": {k: v for k, v in ev.items()
+                                                     if k not in ("told_by", "invited") and v is not None}})
+        for n in x.news:
+            facts.append({"type": "news", "text": n["text"]})
+        return facts
+
     def _read(self, obs: Observation, ctx: DecisionContext, lines: list[tuple[str | None, str]]):
         return extract.extract(ctx.decide, me=obs.agent, lines=lines, now=obs.now, gazetteer=self.gazetteer,
                                people=self.people, known=P.known_places(self.personas[obs.agent], ctx.state),
@@ -269,3 +283,19 @@ class AgentPolicy(RulesPolicy):
             news += [n for n in x.news if n.get("told_by") == conv.lines[i].speaker or len(lines) == 1]
             answers += [a for a in x.answers if a["who"] == conv.lines[i].speaker]
         return extract.Extracted(tuple(events), tuple(news), tuple(answers))
+
+
+_SECOND_PERSON = [(r"\byou are\b", "I am"), (r"\byou're\b", "I'm"), (r"\byou will\b", "I will"),
+                  (r"\byou'll\b", "I'll"), (r"\byou have\b", "I have"), (r"\byou've\b", "I've"),
+                  (r"\byours\b", "mine"), (r"\byour\b", "my"), (r"\byourself\b", "myself"), (r"\byou\b", "I")]
+
+
+def inner_voice(text: str) -> str:
+    """An inner voice's second person as the resident's first person ("You will host" → "I will host")."""
+    import re
+
+    out = text
+    for pat, rep in _SECOND_PERSON:
+        out = re.sub(pat, lambda m, rep=rep: rep if m.group(0)[0].islower() or rep[0] == "I" else rep.capitalize(),
+                     out, flags=re.I)
+    return out

@@ -346,7 +346,7 @@ def event_span(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] |
 _LEAD = re.compile(r"^\s*(?:have you heard\??|did you hear\??|did you know\??|guess what\??|some news from me:|"
                    r"news:|i heard (?:that )?|i just heard (?:that )?|word is (?:that )?|apparently,?|"
                    r"oh,? and |by the way,? |so,? )\s*", re.I)
-_EVENT_VERB = (r"(?:is |are |'s |'re |am |'m |will be |was )?(?:hosting|throwing|having|holding|organi[sz]ing|"
+_EVENT_VERB = (r"(?:is |are |'s |'re |am |'m |will be |will |'ll |was )?(?:hosting|throwing|having|holding|organi[sz]ing|"
                r"planning|putting on|running|giving|host|throw|hold|organi[sz]e|plan)")
 _DET = r"(?:a|an|the|her|his|their|our|my|this|that|some)"
 _NAME_END = (r"(?=\s+(?:at|in|on|this|next|tomorrow|today|tonight|from|for|over|with|starting|between|around|by)\b"

@@ -166,3 +166,9 @@ class Policy(Protocol):
     async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None:
         """Called once for each participant when a conversation is over (to remember it)."""
         ...
+
+    async def hear(self, obs: Observation, ctx: DecisionContext, text: str, kind: str,
+                   facts: list[dict] | None = None) -> None:
+        """Words from outside the simulation (``kind`` "whisper": an inner voice; "interview": an
+        interview it remembers), applied at a tick boundary; ``facts`` None: extract them from ``text``."""
+        ...

@@ -121,3 +121,18 @@ class RulesPolicy:
 
     async def end_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> None:
         return None
+
+    async def hear(self, obs: Observation, ctx: DecisionContext, text: str, kind: str,
+                   facts: list[dict] | None = None) -> None:
+        """Remember words from outside (see :mod:`~smallville.cognition.hear`): the facts given
+        with them, else those :meth:`extract_facts` finds."""
+        from smallville.cognition import hear
+
+        if facts is None:
+            facts = await self.extract_facts(obs, ctx, text, kind)
+        hear.remember(self.personas[obs.agent], obs, ctx, text, kind, facts)
+
+    async def extract_facts(self, obs: Observation, ctx: DecisionContext, text: str, kind: str) -> list[dict]:
+        """The facts ``text`` carries (events with name/host/place/start/end, news). The seam
+        where extraction from words plugs in; until then words without given facts are a memory only."""
+        return []

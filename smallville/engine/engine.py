@@ -58,6 +58,7 @@ class TickRecord:
     object_changes: list[tuple[str, str | None]] = field(default_factory=list)
     decisions: list[dict] = field(default_factory=list)  # {agent, name, backend, fallback}
     memory: Any = None  # cognition.memory.MemoryDelta: new memories, accesses and vectors of the tick
+    interventions: list[dict] = field(default_factory=list)  # commands applied at this tick (see Engine.schedule)
 
 
 # conversation mechanics (ticks are 10 game seconds in the shipped worlds; these are game times)
@@ -142,6 +143,9 @@ class Engine:
         self._near = SpatialIndex(self.map.width, self.map.height, cell=max(1, self.sight.radius))
         self._object_buckets: tuple | None = None
         self._index_stale = True
+        # commands from outside the simulation (a whisper, an interview to remember), by the tick whose
+        # step applies them first thing: {agent, kind, text, facts, source}; see apply_commands
+        self.schedule: dict[int, list[dict]] = {}
         if snapshot is None:
             self.rng = random.Random(seed)
             state = WorldState(tick=0, agents=[AgentState(r.persona.name, *r.start) for r in world.residents])
@@ -329,6 +333,7 @@ class Engine:
         self._decisions = decisions = []
         events: list[dict] = []
         self._objects = self._objects_in_use()
+        applied = await self._apply_commands(tick, now, events)
         await self._perceive(tick, now, events)
         await self._conversations(tick, now, events)
         await self._react(tick, now, events)
@@ -356,7 +361,39 @@ class Engine:
         st.object_states = objects
         st.tick = tick
         self._objects = None
-        return self._record(self._visible(), events, changes, decisions)
+        return self._record(self._visible(), events, changes, decisions, applied)
+
+    # ------------------------------------------------------------------ commands from outside (the inbox hook)
+    def add_command(self, cmd: dict, tick: int | None = None) -> int:
+        """Schedule ``cmd`` ({agent, kind, text, facts, source}) for the step of ``tick`` (default:
+        the next tick, i.e. at this tick boundary); returns that tick."""
+        tick = self.state.tick + 1 if tick is None else tick
+        if tick <= self.state.tick:
+            raise ValueError(f"command for tick {tick}: the run is already at tick {self.state.tick}")
+        self.schedule.setdefault(tick, []).append(dict(cmd))
+        return tick
+
+    async def _apply_commands(self, tick: int, now: dt.datetime, events: list[dict]) -> list[dict]:
+        """The commands scheduled for ``tick``, applied before anything else of the tick through
+        the policy's ``hear``; each resident's context RNG derives from the state digest (the
+        run's RNG is not drawn from). Returns them for the record (table ``interventions``)."""
+        cmds = self.schedule.pop(tick, [])
+        names = {a.name for a in self.state.agents}
+        applied = []
+        for cmd in cmds:
+            if cmd["agent"] not in names:
+                continue
+            a = self.state.agent(cmd["agent"])
+            seed = hashlib.blake2b(f"{self.state.digest}:{a.name}:{cmd['kind']}:{len(applied)}".encode(),
+                                   digest_size=8).digest()
+            self._dirty.add(a.name)
+            ctx = DecisionContext(state=self.residents[a.name], rng=random.Random(int.from_bytes(seed, "little")),
+                                  decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
+                                  stream=self.memory.view(a.name, tick) if self.memory is not None else None)
+            await self.policy.hear(self.observe(a, tick, now), ctx, cmd["text"], cmd["kind"], cmd.get("facts"))
+            events += [{"agent": a.name, **e} for e in ctx.events]
+            applied.append({k: cmd.get(k) for k in ("agent", "kind", "text", "facts", "source")})
+        return applied
 
     def _apply(self, a: AgentState, act: Action, tick: int) -> list[dict]:
         events = []
@@ -589,17 +626,20 @@ class Engine:
                 [list(x) for x in memory_delta.accesses], [list(x) for x in memory_delta.rescored]]))
         return _blake(b"".join(parts))
 
-    def _record(self, rows: list[dict], events, changes, decisions) -> TickRecord:
+    def _record(self, rows: list[dict], events, changes, decisions, applied: list[dict] | None = None) -> TickRecord:
         st = self.state
         now = self.clock.time_at(st.tick)
         delta = self.memory.drain() if self.memory is not None else None
         body = canonical([st.tick, now.isoformat(), [[r["name"], r["x"], r["y"], r["action"], r["emoji"],
                           r["target"], r["utterance"]] for r in rows], sorted(st.object_states.items())])
+        if applied:  # commands from outside change the chain (a tick without any is hashed as before)
+            body += canonical(applied)
         st.digest = hashlib.blake2b(bytes.fromhex(st.digest) + body + self._state_digest(delta),
                                     digest_size=32).hexdigest()
         changed = [r for r in rows if self._last_rows.get(r["name"]) != r]
         self._last_rows = {r["name"]: r for r in rows}
-        rec = TickRecord(st.tick, now, st.digest, changed, events, changes, decisions, memory=delta)
+        rec = TickRecord(st.tick, now, st.digest, changed, events, changes, decisions, memory=delta,
+                         interventions=list(applied or []))
         if self.recorder is not None:
             self.recorder.record(rec)
         return rec

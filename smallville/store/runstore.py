@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS memories (
     PRIMARY KEY (agent, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memory_access (agent INTEGER NOT NULL, id INTEGER NOT NULL, tick INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS memory_access_agent ON memory_access (agent, tick);
+CREATE TABLE IF NOT EXISTS interventions (
+    id INTEGER PRIMARY KEY, tick INTEGER NOT NULL, agent TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
+    facts TEXT, source TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS embeddings (
     key TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL) WITHOUT ROWID;
 """
@@ -107,7 +110,9 @@ class RunWriter:
     def open_existing(cls, run_dir: Path) -> "RunWriter":
         run_dir = Path(run_dir)
         manifest = read_manifest(run_dir)
-        return cls(run_dir, _connect(run_dir / "run.db"), manifest)
+        con = _connect(run_dir / "run.db")
+        con.executescript(SCHEMA)  # tables added since the run was recorded (interventions)
+        return cls(run_dir, con, manifest)
 
     def write_manifest(self, **updates: Any) -> None:
         self.manifest.update(updates)
@@ -138,6 +143,11 @@ class RunWriter:
                 c.executemany("INSERT INTO decisions (tick, agent, name, backend, fallback) VALUES (?, ?, ?, ?, ?)",
                               [(rec.tick, ids.get(d["agent"]), d["name"], d["backend"], int(d["fallback"]))
                                for d in rec.decisions])
+            if getattr(rec, "interventions", None):  # commands applied at this tick (whisper, remember)
+                c.executemany("INSERT INTO interventions (tick, agent, kind, text, facts, source) VALUES (?, ?, ?, ?, ?, ?)",
+                              [(rec.tick, i["agent"], i["kind"], i["text"],
+                                json.dumps(i["facts"], ensure_ascii=False, sort_keys=True) if i.get("facts") is not None
+                                else None, i.get("source", "")) for i in rec.interventions])
             self._write_llm_calls()
             if getattr(rec, "memory", None):
                 self._write_memory(rec.memory)
@@ -196,7 +206,7 @@ class RunWriter:
               int(r["cached"]), r.get("requests", 1), r["error"], r["error_kind"], r["note"]) for r in rows])
 
     PER_TICK_TABLES = ("ticks", "agent_states", "events", "object_states", "decisions", "llm_calls", "memories",
-                       "memory_access", "checkpoints")
+                       "memory_access", "checkpoints", "interventions")
 
     def truncate_after(self, tick: int, importance_fixes: Iterable[tuple[str, int, int]] = ()) -> None:
         """Drop every row recorded after ``tick`` and set back the importances rated after it
@@ -402,6 +412,15 @@ class RunReader:
                 if model is None or r["model"] == model:
                     out[r["key"]] = np.frombuffer(r["vector"], dtype="<f4").astype(np.float32)
         return out
+
+    def interventions(self, until: int | None = None, since: int | None = None) -> list[dict]:
+        """Commands the run applied (whisper, an interview remembered), with the tick they applied at."""
+        if not self._has_table("interventions"):
+            return []
+        rows = self.con.execute("SELECT * FROM interventions WHERE tick <= ? AND tick >= ? ORDER BY id",
+                                (until if until is not None else 2 ** 62, since if since is not None else 0)).fetchall()
+        return [{"tick": r["tick"], "agent": r["agent"], "kind": r["kind"], "text": r["text"],
+                 "facts": json.loads(r["facts"]) if r["facts"] else None, "source": r["source"]} for r in rows]
 
     def checkpoint_at(self, tick: int) -> tuple[int, str] | None:
         row = self.con.execute("SELECT tick, state FROM checkpoints WHERE tick <= ? ORDER BY tick DESC LIMIT 1",

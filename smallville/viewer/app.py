@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pygame
@@ -61,6 +64,9 @@ class App:
         self._drag: dict | None = None
         self._since_refresh = 0.0
         self.screen = None
+        self.run_dir = Path(run_dir)
+        self._asked: tuple[subprocess.Popen, str] | None = None  # an interview under way (key I)
+        self.interview_cmd = interview_command
         if window:
             try:
                 self.screen = self.pg.display.set_mode(size, self.pg.RESIZABLE)
@@ -120,9 +126,13 @@ class App:
             self.running = False
         elif ev.type == pg.VIDEORESIZE:
             self.view.width, self.view.height = max(640, ev.w), max(480, ev.h)
+        elif ev.type == pg.KEYDOWN and self.view.asking is not None:
+            self._type(ev)
         elif ev.type == pg.KEYDOWN:
             k = ev.key
-            if k == pg.K_SPACE:
+            if k == pg.K_i and self.view.follow:
+                self.view.asking = ""
+            elif k == pg.K_SPACE:
                 self.toggle_pause()
             elif k in (pg.K_PLUS, pg.K_EQUALS, pg.K_KP_PLUS, pg.K_RIGHTBRACKET):
                 self.set_speed(+1)
@@ -179,6 +189,43 @@ class App:
                     self.follow(name)
                     self.snap = self.source.snapshot(self.t, name, self.live)
 
+    # -- interviews (key I) ---------------------------------------------------
+    def _type(self, ev) -> None:
+        pg = self.pg
+        if ev.key == pg.K_ESCAPE:
+            self.view.asking = None
+        elif ev.key in (pg.K_RETURN, pg.K_KP_ENTER):
+            question, self.view.asking = (self.view.asking or "").strip(), None
+            if question and self.view.follow:
+                self.ask(self.view.follow, question)
+        elif ev.key == pg.K_BACKSPACE:
+            self.view.asking = self.view.asking[:-1]
+        elif ev.unicode and ev.unicode.isprintable():
+            self.view.asking += ev.unicode
+
+    def ask(self, name: str, question: str) -> None:
+        """Ask ``name`` at the moment shown, in a subprocess (``python -m smallville interview``:
+        the viewer imports no cognition); the answer shows in the panel when it comes."""
+        if self._asked is not None:
+            self._asked[0].kill()
+        at = None if self.live else self.snap.time.strftime(TIME_FORMAT)
+        proc = subprocess.Popen(self.interview_cmd(self.run_dir, name, question, at), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        self._asked = (proc, question)
+        self.view.exchange = (question, "…")
+
+    def _poll_answer(self) -> None:
+        if self._asked is None or self._asked[0].poll() is None:
+            return
+        proc, question = self._asked
+        self._asked = None
+        out, err = proc.communicate()
+        try:
+            answer = json.loads(out)[0]["answer"] if proc.returncode == 0 else err.strip().splitlines()[-1]
+        except (ValueError, KeyError, IndexError, TypeError):
+            answer = "(no answer)"
+        self.view.exchange = (question, answer)
+
     def _pan(self, dx: float, dy: float) -> None:
         self.cam_follow = False
         m = self.scene.map
@@ -196,6 +243,7 @@ class App:
 
     # -- update / draw -----------------------------------------------------
     def update(self, dt_s: float) -> None:
+        self._poll_answer()
         src = self.source
         self._since_refresh += dt_s
         if src.running and self._since_refresh >= LIVE_REFRESH_S:
@@ -244,6 +292,11 @@ class App:
 
 
 # ---------------------------------------------------------------- command line
+def interview_command(run_dir: Path, name: str, question: str, at: str | None) -> list[str]:
+    cmd = [sys.executable, "-m", "smallville", "interview", str(run_dir), name, "--question", question, "--json"]
+    return cmd + (["--at", at] if at else [])
+
+
 def parse_time(text: str, day: dt.date | None = None, flag: str = "--at") -> dt.datetime:
     try:
         return dt.datetime.strptime(text, TIME_FORMAT)

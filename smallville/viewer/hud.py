@@ -193,6 +193,15 @@ def draw_panel(out: pygame.Surface, R: "Renderer", snap: Snapshot, view: "View",
             out.blit(R.text.render(line, size, colour), (x + indent, y))
             y += size + 1
 
+    if view.asking is not None or view.exchange is not None:
+        heading("INTERVIEW")
+        if view.asking is not None:
+            lines(f"Ask {name.split()[0]}: {view.asking}_", 16, (255, 236, 170), max_lines=3)
+            lines("Enter asks, Esc cancels", 13, GREY)
+        if view.exchange is not None:
+            q, a = view.exchange
+            lines(f"Q: {q}", 15, GREY, max_lines=2)
+            lines(a, 16, max_lines=6)
     if d is None:
         lines(f"No recorded state for {name} at this moment.", colour=GREY)
         return

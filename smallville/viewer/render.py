@@ -43,6 +43,8 @@ class View:
     paused: bool = False
     speed: float = 16.0
     hover: str | None = None
+    asking: str | None = None  # the question being typed in the followed resident's panel (key I)
+    exchange: tuple[str, str] | None = None  # the last question asked there and its answer ("…" while waiting)
 
 
 @dataclass(frozen=True)
