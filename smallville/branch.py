@@ -129,7 +129,7 @@ def branch_run(opts: BranchOptions) -> Path:
     writer.write_manifest(**new_manifest, status="running")
 
     ablations = list(manifest.get("ablations", []))
-    policy = AgentPolicy({r.persona.name: r.persona for r in world.residents}, ablations)
+    policy = AgentPolicy.for_world(world, ablations)
     store = RunReader(out)
     try:
         memory = None
