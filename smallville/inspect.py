@@ -130,7 +130,8 @@ def render_text(view: dict) -> str:
             lines.append(f"  {a['name']:<20} ({a['x']:>3},{a['y']:>3})  {a['emoji']} {a['action']:<40} @ {a['place']}")
         llm = view["llm"]
         lines.append(f"llm: {llm['calls']} calls, {llm['cache_hits']} cache hits, "
-                     f"{llm['tokens_in']}+{llm['tokens_out']} tokens, {llm['errors']} errors, "
+                     f"{llm['tokens_in']}+{llm['tokens_out']} tokens ({llm['cached_tokens']} prompt tokens cached by "
+                     f"the server), {llm['errors']} errors, "
                      f"{llm['decisions']} decisions {json.dumps(llm['decisions_by_type'])}, "
                      f"{llm['fallbacks']} fallbacks")
         return "\n".join(lines)

@@ -148,11 +148,14 @@ class OpenAIBackend:
             usage = r.usage
             tin = int(getattr(usage, "prompt_tokens", 0) or 0) if usage else 0
             tout = int(getattr(usage, "completion_tokens", 0) or 0) if usage else 0
+            details = getattr(usage, "prompt_tokens_details", None) if usage else None
+            cached = getattr(details, "cached_tokens", None) if details is not None else None
+            cached = int(cached) if cached is not None else None
         except (AttributeError, TypeError, ValueError) as e:
             raise LLMFault(F.MALFORMED, f"unreadable answer from {self._where()}: {self._clean(e)}") from None
         extra = {"mode": mode} if mode else {}
-        return Response(text=text, tokens_in=tin, tokens_out=tout, latency_s=latency, backend=self.backend,
-                        model=self.model, extra=extra)
+        return Response(text=text, tokens_in=tin, tokens_out=tout, cached_tokens=cached, latency_s=latency,
+                        backend=self.backend, model=self.model, extra=extra)
 
     def _status_fault(self, e: Any, mode: str | None) -> Exception:
         status = e.status_code

@@ -43,6 +43,7 @@ class Response:
     value: Any = None  # the parsed JSON value when a schema was given
     tokens_in: int = 0
     tokens_out: int = 0
+    cached_tokens: int | None = None  # of tokens_in, served from the server's prefix cache (when it says)
     latency_s: float = 0.0
     backend: str = ""
     model: str = ""

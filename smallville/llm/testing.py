@@ -76,12 +76,15 @@ class LoopbackServer:
     :meth:`every` and :meth:`rate` build the usual ones. ``refuse`` is the set of
     ``response_format`` types answered with llama.cpp's HTTP 500 "unsupported" error.
     ``echo_auth`` puts the request's Authorization header into error bodies (to prove the
-    key is scrubbed from what is recorded)."""
+    key is scrubbed from what is recorded). ``latency_s`` is seconds before each answer, or a
+    callable ``index -> seconds`` (a random latency per request). ``cached_tokens`` is reported
+    as ``usage.prompt_tokens_details.cached_tokens`` (a server with a prefix cache) when given."""
 
-    def __init__(self, latency_s: float = 0.0, faults: Callable[[int], str | None] | None = None,
+    def __init__(self, latency_s: float | Callable[[int], float] = 0.0, faults: Callable[[int], str | None] | None = None,
                  hang_s: float = 2.0, refuse: tuple[str, ...] = (), answer: Callable[[dict], Any] | None = None,
-                 echo_auth: bool = False, model: str = "loopback-model"):
+                 echo_auth: bool = False, model: str = "loopback-model", cached_tokens: int | None = None):
         self.latency_s = latency_s
+        self.cached_tokens = cached_tokens
         self.faults = faults or (lambda i: None)
         self.hang_s = hang_s
         self.refuse = set(refuse)
@@ -165,8 +168,9 @@ class LoopbackServer:
                     return self._send(500, json.dumps({"error": {"message": msg}}).encode())
                 fault = server.faults(i)
                 server.requests.append({"body": body, "headers": headers, "fault": fault})
-                if server.latency_s:
-                    time.sleep(server.latency_s)
+                wait = server.latency_s(i) if callable(server.latency_s) else server.latency_s
+                if wait:
+                    time.sleep(wait)
                 err = {"error": {"message": "injected fault" + (f" (request had {auth})" if server.echo_auth else ""),
                                  "type": "server_error"}}
                 if fault == "timeout":
@@ -192,6 +196,8 @@ class LoopbackServer:
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                                       "finish_reason": "stop"}],
                          "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70}}
+                if server.cached_tokens is not None:
+                    reply["usage"]["prompt_tokens_details"] = {"cached_tokens": server.cached_tokens}
                 self._send(200, json.dumps(reply).encode())
 
         class Server(ThreadingHTTPServer):

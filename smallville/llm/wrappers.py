@@ -115,6 +115,9 @@ class Usage:
     tokens_out: int = 0
     errors: int = 0
     dollars: float = 0.0
+    cached_tokens: int = 0  # prompt tokens the server reported as served from its prefix cache
+    in_flight: int = 0  # requests under way now (for the progress bar)
+    busy_s: float = 0.0  # the sum of every finished request's wall time: / elapsed = effective parallelism
 
     def summary(self) -> dict:
         return {"calls": self.calls, "cache_hits": self.cache_hits, "tokens_in": self.tokens_in,
@@ -145,10 +148,13 @@ class Metered(Wrapper):
         if resp is not None:
             u.tokens_in += resp.tokens_in
             u.tokens_out += resp.tokens_out
+            u.cached_tokens += resp.cached_tokens or 0
             if self.price:
                 u.dollars += (resp.tokens_in * self.price[0] + resp.tokens_out * self.price[1]) / 1e6
 
     async def complete(self, request: Request) -> Response:
+        self.usage.in_flight += 1
+        t0 = time.perf_counter()
         try:
             resp = await self.inner.complete(request)
         except LLMFault as f:
@@ -157,6 +163,9 @@ class Metered(Wrapper):
             resp = f.response
             self._count(resp, cached=f.replayed or bool(resp and resp.cached), requests=sent(resp, f))
             raise
+        finally:
+            self.usage.in_flight -= 1
+            self.usage.busy_s += time.perf_counter() - t0
         self._count(resp, resp.cached, sent(resp, None))
         return resp
 
@@ -204,6 +213,7 @@ class Record(Wrapper):
             "response": redact(r.text if r is not None else (fault.raw if fault else None), self.secrets),
             "value": r.value if r is not None and fault is None else None,
             "tokens_in": r.tokens_in if r is not None else 0, "tokens_out": r.tokens_out if r is not None else 0,
+            "cached_tokens": r.cached_tokens if r is not None else None,
             "latency_s": round(r.latency_s if r is not None and r.latency_s else time.perf_counter() - t0, 4),
             "cached": bool((r is not None and r.cached) or (fault is not None and fault.replayed)),
             "requests": sent(r, fault),

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     backend TEXT NOT NULL, model TEXT NOT NULL, key TEXT NOT NULL, attempt INTEGER NOT NULL,
     messages TEXT NOT NULL, schema_name TEXT, params TEXT NOT NULL, response TEXT, value TEXT,
     tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, latency_s REAL NOT NULL,
-    cached INTEGER NOT NULL, requests INTEGER NOT NULL DEFAULT 1, error TEXT, error_kind TEXT, note TEXT);
+    cached INTEGER NOT NULL, requests INTEGER NOT NULL DEFAULT 1, error TEXT, error_kind TEXT, note TEXT,
+    cached_tokens INTEGER);
 CREATE INDEX IF NOT EXISTS llm_calls_tick ON llm_calls (tick);
 CREATE TABLE IF NOT EXISTS memories (
     agent INTEGER NOT NULL, id INTEGER NOT NULL, tick INTEGER NOT NULL, kind TEXT NOT NULL,
@@ -112,6 +113,10 @@ class RunWriter:
         manifest = read_manifest(run_dir)
         con = _connect(run_dir / "run.db")
         con.executescript(SCHEMA)  # tables added since the run was recorded (interventions)
+        if "cached_tokens" not in {r["name"] for r in con.execute("PRAGMA table_info(llm_calls)")}:
+            # a store written before cached prompt tokens were recorded: the column is added (nullable,
+            # so its old rows say "not reported"); the schema version stays 1
+            con.execute("ALTER TABLE llm_calls ADD COLUMN cached_tokens INTEGER")
         return cls(run_dir, con, manifest)
 
     def write_manifest(self, **updates: Any) -> None:
@@ -198,23 +203,29 @@ class RunWriter:
         dump = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
         self.con.executemany(
             """INSERT INTO llm_calls (tick, agent, decision, backend, model, key, attempt, messages, schema_name,
-               params, response, value, tokens_in, tokens_out, latency_s, cached, requests, error, error_kind, note)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               params, response, value, tokens_in, tokens_out, latency_s, cached, requests, error, error_kind, note,
+               cached_tokens)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [(r["tick"], ids.get(r["agent"]), r["decision"], r["backend"], r["model"], r["key"], r["attempt"],
               dump(r["messages"]), r["schema_name"], dump(r["params"]), r["response"],
               None if r["value"] is None else dump(r["value"]), r["tokens_in"], r["tokens_out"], r["latency_s"],
-              int(r["cached"]), r.get("requests", 1), r["error"], r["error_kind"], r["note"]) for r in rows])
+              int(r["cached"]), r.get("requests", 1), r["error"], r["error_kind"], r["note"], r.get("cached_tokens"))
+             for r in rows])
 
     PER_TICK_TABLES = ("ticks", "agent_states", "events", "object_states", "decisions", "llm_calls", "memories",
                        "memory_access", "checkpoints", "interventions")
 
-    def truncate_after(self, tick: int, importance_fixes: Iterable[tuple[str, int, int]] = ()) -> None:
+    def truncate_after(self, tick: int, importance_fixes: Iterable[tuple[str, int, int]] = (),
+                       keep_calls: bool = False) -> None:
         """Drop every row recorded after ``tick`` and set back the importances rated after it
-        ((agent, node id, importance)), in one transaction: the log ends at ``tick`` again."""
+        ((agent, node id, importance)), in one transaction: the log ends at ``tick`` again.
+        ``keep_calls`` keeps the language-model calls (a stopped run keeps what it spent on record)."""
         c = self.con
         c.execute("BEGIN")
         try:
             for t in self.PER_TICK_TABLES:
+                if keep_calls and t == "llm_calls":
+                    continue
                 c.execute(f"DELETE FROM {t} WHERE tick > ?", (tick,))
             c.executemany("UPDATE memories SET importance = ? WHERE agent = ? AND id = ?",
                           [(imp, self._agent_ids[name], i) for name, i, imp in importance_fixes])
@@ -222,6 +233,9 @@ class RunWriter:
         except BaseException:
             c.execute("ROLLBACK")
             raise
+
+    def digest_at(self, tick: int) -> str:
+        return self.con.execute("SELECT digest FROM ticks WHERE tick = ?", (tick,)).fetchone()[0]
 
     def checkpoint(self, tick: int, state_json: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (tick, state_json))
@@ -331,14 +345,17 @@ class RunReader:
     # -- language-model calls ----------------------------------------------
     def llm_usage(self, until: int | None = None) -> dict:
         """Totals of the recorded calls up to ``until``: calls sent to a backend, cache hits,
-        tokens, errors."""
-        zero = {"calls": 0, "cache_hits": 0, "tokens_in": 0, "tokens_out": 0, "errors": 0}
+        tokens, prompt tokens the server served from its prefix cache (``cached_tokens``; 0 where it
+        did not say, and in stores written before they were recorded), errors."""
+        zero = {"calls": 0, "cache_hits": 0, "tokens_in": 0, "tokens_out": 0, "cached_tokens": 0, "errors": 0}
         if not self._has_table("llm_calls"):
             return zero
+        has_cached = "cached_tokens" in {r["name"] for r in self.con.execute("PRAGMA table_info(llm_calls)")}
+        cached = "COALESCE(SUM(cached_tokens * (cached = 0)), 0)" if has_cached else "0"
         row = self.con.execute(
-            """SELECT COALESCE(SUM(requests * (cached = 0)), 0) AS calls, COALESCE(SUM(cached), 0) AS cache_hits,
+            f"""SELECT COALESCE(SUM(requests * (cached = 0)), 0) AS calls, COALESCE(SUM(cached), 0) AS cache_hits,
                       COALESCE(SUM(tokens_in * (cached = 0)), 0) AS tokens_in,
-                      COALESCE(SUM(tokens_out * (cached = 0)), 0) AS tokens_out,
+                      COALESCE(SUM(tokens_out * (cached = 0)), 0) AS tokens_out, {cached} AS cached_tokens,
                       COALESCE(SUM(error IS NOT NULL AND error_kind IS NOT 'budget'), 0) AS errors
                FROM llm_calls WHERE tick <= ?""", (until if until is not None else 2 ** 62,)).fetchone()
         return {k: int(row[k]) for k in zero}
