@@ -34,11 +34,10 @@ from smallville.engine.engine import Engine, Snapshot
 from smallville.errors import RunStoreError, SmallvilleError
 from smallville.inspect import resolve_tick
 from smallville.llm import factory
-from smallville.runner import RunOptions, _drive, _llm_totals, _simulate, choose_backend, end_tick
+from smallville.runner import RunOptions, _drive, _llm_totals, _simulate, choose_backend, end_tick, run_world
 from smallville.store.runstore import RunReader, RunWriter
 from smallville.world.clock import Clock
 from smallville.world.config import TIME_FORMAT
-from smallville.world.world import load_world
 
 
 @dataclass
@@ -82,13 +81,7 @@ def branch_run(opts: BranchOptions) -> Path:
                 raise SmallvilleError(f"--whisper: no resident named {w['agent']!r} "
                                       f"(residents: {', '.join(reader.agents.values())})")
         cp = reader.checkpoint_at(tick)
-        world_file = manifest.get("world_file")
-        if not world_file or not Path(world_file).exists():
-            raise RunStoreError(f"{parent}: the run's world file {world_file!r} is not there (branch from the "
-                                f"directory the run was started in)")
-        world = load_world(world_file)
-        if manifest.get("world_hash") and world.file_hash != manifest["world_hash"]:
-            raise RunStoreError(f"{world_file}: the world (or a file it names) changed since the run was recorded")
+        world = run_world(parent, manifest, "branch")
         recorded = reader.interventions()
     finally:
         reader.close()

@@ -265,14 +265,7 @@ def resume_run(opts: ResumeOptions) -> Path:
             raise RunStoreError(f"{run_dir}: no checkpoint to resume from")
         tick, state_json = cp
         snap = Snapshot.from_json(state_json, where=f"{run_dir / 'run.db'}: checkpoint at tick {tick}")
-        world_file = manifest.get("world_file")
-        if not world_file or not Path(world_file).exists():
-            raise RunStoreError(f"{run_dir}: the run's world file {world_file!r} is not there (resume from the "
-                                f"directory the run was started in)")
-        world = load_world(world_file)
-        if manifest.get("world_hash") and world.file_hash != manifest["world_hash"]:
-            raise RunStoreError(f"{world_file}: the world (or a file it names) changed since the run was "
-                                f"recorded; resuming needs the same world")
+        world = run_world(run_dir, manifest, "resume")
         cfg = world.config
         clock = Clock(cfg.start, cfg.tick_seconds)
         stop = _resume_end(opts, manifest, world, clock, tick)
@@ -328,6 +321,20 @@ def resume_run(opts: ResumeOptions) -> Path:
               hint="resume again (--budget-calls N raises the calls cap)",
               llm_totals=lambda: _llm_totals(writer))
     return run_dir
+
+
+def run_world(run_dir: Path, manifest: dict, verb: str) -> World:
+    """The world a stored run was recorded with, loaded from the path its manifest names and
+    checked against the recorded hash (``verb``, "resume" or "branch", goes into the errors)."""
+    world_file = manifest.get("world_file")
+    if not world_file or not Path(world_file).exists():
+        raise RunStoreError(f"{run_dir}: the run's world file {world_file!r} is not there ({verb} from the "
+                            f"directory the run was started in)")
+    world = load_world(world_file)
+    if manifest.get("world_hash") and world.file_hash != manifest["world_hash"]:
+        raise RunStoreError(f"{world_file}: the world (or a file it names) changed since the run was recorded; "
+                            f"{verb} needs the same world")
+    return world
 
 
 def _resume_end(opts: ResumeOptions, manifest: dict, world: World, clock: Clock, tick: int) -> int | None:

@@ -177,10 +177,10 @@ def test_residents_on_either_side_of_a_wall_do_not_perceive_each_other():
     ann, bob = e.state.agent("Ann Example"), e.state.agent("Bob Example")
     ann.x, ann.y, bob.x, bob.y = 1, 3, 1, 5  # two tiles apart, a wall between
     assert not e.observe(ann, 0, e.now).nearby and not e.observe(bob, 0, e.now).nearby
-    assert not e._in_sight([(1, 3), (1, 5)]).any()
+    assert not e.sight.can_see_many([1, 1], [3, 5], [1, 1], [5, 3]).any()  # the batched check agrees
     ann.x, ann.y, bob.x, bob.y = 6, 1, 11, 3  # the open street, 7 tiles apart
     assert [s.name for s in e.observe(ann, 0, e.now).nearby] == ["Bob Example"]
-    assert e._in_sight([(6, 1), (11, 3)]).tolist() == [[False, True], [True, False]]
+    assert e.sight.can_see_many([6, 11], [1, 3], [11, 6], [3, 1]).tolist() == [True, True]
 
 
 def test_spatial_memory_learns_only_what_it_sees():

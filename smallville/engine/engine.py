@@ -464,16 +464,6 @@ class Engine:
             elif re_.action is not None and a.name not in self._talking:
                 events += self._apply(a, re_.action, tick)
 
-    def _in_sight(self, xy: list[tuple[int, int]]) -> np.ndarray:
-        """``near[i, j]``: resident j is within the vision radius of resident i and in line of sight."""
-        pos = np.array(xy, dtype=np.int64).reshape(-1, 2)
-        near = np.abs(pos[None, :, :] - pos[:, None, :]).sum(axis=2) <= self.sight.radius
-        np.fill_diagonal(near, False)
-        i, j = np.nonzero(near)
-        if i.size:
-            near[i, j] = self.sight.can_see_many(pos[i, 0], pos[i, 1], pos[j, 0], pos[j, 1])
-        return near
-
     def can_talk(self, a: AgentState, b: AgentState, tick: int) -> bool:
         """The gate: both awake and free, not already talking, and not talked lately."""
         talking = self._talking
