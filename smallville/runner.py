@@ -18,7 +18,7 @@ from smallville.cognition.decisions import Decider
 from smallville.cognition.embedding import EmbeddingCache, embedder_for_model, make_embedder
 from smallville.cognition.memory import MemoryStreams
 from smallville.cognition.agent import AgentPolicy
-from smallville.engine.engine import Engine, Snapshot, TickRecord
+from smallville.engine.engine import BARRIER_SECONDS, Engine, Snapshot, TickRecord
 from smallville.errors import RunStoreError, SmallvilleError
 from smallville.llm import factory
 from smallville.store.inbox import INBOX, Inbox
@@ -29,7 +29,7 @@ from smallville.world.world import World, load_world
 from smallville.world.clock import weekday
 
 ABLATIONS = ("memory", "reflection", "planning", "conversation")
-CHECKPOINT_EVERY_S = 3600  # game seconds between checkpoints
+CHECKPOINT_EVERY_S = BARRIER_SECONDS  # game seconds between checkpoints: nothing is under way there (engine)
 
 
 @dataclass

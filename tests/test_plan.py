@@ -194,7 +194,9 @@ def run_policy(llm, persona=ANN, when=dt.datetime(2023, 2, 13, 7, 5)):
 
 def test_one_plan_a_day_and_the_current_step_of_the_current_block():
     action, memory, records, ctx = run_policy(None)
-    assert [r["name"] for r in records] == ["plan_day", "decompose"]
+    # the current stretch, then the next one decomposed ahead (work for later; applied at once without an engine)
+    assert [r["name"] for r in records] == ["plan_day", "decompose", "decompose"]
+    assert memory.ahead["start"] == memory.queue["until"] and memory.ahead["steps"][0]["start"] == memory.ahead["start"]
     assert memory.plan["day"] == "2023-02-13" and action.place == "Ann's House:bedroom"
     assert [e["kind"] for e in ctx.events] == ["plan"]
     assert any(b["activity"] == "hosting the reading night" for b in ctx.events[0]["data"]["blocks"])
@@ -206,7 +208,7 @@ def test_llm_plan_with_an_unknown_place_falls_back_to_a_known_one_and_is_recorde
         {"start": "07:00", "end": "09:00", "activity": "tidying up", "place": "Atlantis:palace"},
         {"start": "09:00", "end": "22:00", "activity": "serving coffee", "place": "Cafe:cafe"}]}
     steps = {"steps": [{"action": "making the bed", "minutes": 10}, {"action": "dusting", "minutes": 10}]}
-    llm = FakeLLM([answer, steps])
+    llm = FakeLLM([answer, steps, steps])
     action, memory, records, _ = run_policy(llm)
     assert records[0]["name"] == "plan_day" and records[0]["fallback"] is True
     assert "Atlantis:palace" in records[0]["reason"]
@@ -216,7 +218,7 @@ def test_llm_plan_with_an_unknown_place_falls_back_to_a_known_one_and_is_recorde
 
 
 def test_llm_garbage_plan_falls_back_to_the_rules_plan():
-    llm = FakeLLM([{"wake": "x", "blocks": []}, {"steps": [{"action": "a", "minutes": 5}]}])
+    llm = FakeLLM([{"wake": "x", "blocks": []}, {"steps": [{"action": "a", "minutes": 5}]}], default="not json")
     _, memory, records, _ = run_policy(llm)
     assert records[0]["fallback"] is True
     assert any(b["activity"] == "hosting the reading night" for b in memory.plan["blocks"])

@@ -4,6 +4,7 @@ import asyncio
 import datetime as dt
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -178,8 +179,14 @@ def test_llm_reflection_prompts_and_fallback():
 
 
 def test_cli_rules_run_reflects_and_inspect_shows_it(tmp_path):
+    # three residents behind walls rarely sum 150 importance a day (main reflected on 1 seed of 4):
+    # the small world with a lower threshold, so that the check is about reflecting, not about luck
+    root = Path(__file__).resolve().parent.parent
+    world = tmp_path / "small.yaml"
+    world.write_text((root / "worlds/small.yaml").read_text().replace("../personas/", f"{root}/personas/")
+                     .replace("map: town.tmj", f"map: {root}/worlds/town.tmj") + "reflection:\n  threshold: 60\n")
     out = tmp_path / "run"
-    r = run_cli("run", "worlds/small.yaml", "--llm", "rules", "--hours", "24", "--embedder", "hashing",
+    r = run_cli("run", str(world), "--llm", "rules", "--hours", "24", "--embedder", "hashing",
                 "--out", str(out), "--quiet")
     assert r.returncode == 0, r.stderr
     reflected = 0
@@ -189,7 +196,7 @@ def test_cli_rules_run_reflects_and_inspect_shows_it(tmp_path):
         ids = {m["id"] for m in view["memories"]}
         for t in view["reflections"]:
             assert set(t["evidence"]) <= ids and t["depth"] >= 1
-    assert reflected >= 1  # walls block sight: fewer observations than in the open (issue 9)
+    assert reflected >= 2
 
 
 @pytest.mark.slow

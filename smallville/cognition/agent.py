@@ -112,7 +112,7 @@ class AgentPolicy(RulesPolicy):
     def _adopt(self, persona: Persona, ctx: DecisionContext, plan: dict, revision: int, reason: str) -> dict:
         plan = {**plan, "revision": revision, "blocks": P.number(plan["blocks"], revision)}
         ctx.state.plan = plan
-        ctx.state.queue = None
+        ctx.state.queue = ctx.state.ahead = None
         ctx.emit("plan", {**P.as_record(plan), "reason": reason})
         if ctx.stream is not None:
             ctx.stream.add("plan", P.memory_text(persona, plan), 3 if reason == "day" else 5)
@@ -168,14 +168,22 @@ class AgentPolicy(RulesPolicy):
 
     async def step(self, persona: Persona, obs: Observation, ctx: DecisionContext, block: dict, m: int,
                    day: dt.date) -> dict:
-        """The step of ``block`` at minute ``m``; decision ``decompose`` for the next stretch of it."""
+        """The step of ``block`` at minute ``m``; decision ``decompose`` for the next stretch of it.
+
+        The stretch after this one is decomposed ahead, as work for later (``ctx.later``): its
+        inputs (the block, its times) are fixed now, and its steps wait in the working state
+        (``ahead``) for the resident to get there — no waiting for a model at a block's start."""
         q = ctx.state.queue
         if q and q["block"] == block["id"] and m < q["until"]:
             for s in q["steps"]:
                 if s["end"] > m:
                     return s
         start, end = max(m, block["start"]), min(block["end"], max(m, block["start"]) + P.HORIZON)
-        if end - start <= P.STEP_MAX:
+        ahead = ctx.state.ahead
+        if (ahead and ahead["day"] == day.isoformat() and ahead["block"] == block["id"] and ahead["start"] <= m
+                and m < ahead["until"] and any(s["end"] > m for s in ahead["steps"])):
+            end, steps = ahead["until"], [s for s in ahead["steps"] if s["end"] > m]
+        elif end - start <= P.STEP_MAX:
             steps = [{"start": start, "end": end, "description": block["activity"]}]
         else:
             steps = await ctx.decide(
@@ -183,7 +191,23 @@ class AgentPolicy(RulesPolicy):
                 rules=lambda: P.rules_decompose(block, start, end, ctx.rng),
                 parse=lambda value: P.parse_decompose(value, start, end), rng=ctx.rng, max_tokens=P.STEPS_TOKENS)
         ctx.state.queue = {"block": block["id"], "until": end, "steps": steps}
+        ctx.state.ahead = None
+        nxt = P.next_stretch(ctx.state.plan or {"blocks": [block]}, block, end)
+        if nxt is not None and nxt[2] - nxt[1] > P.STEP_MAX:
+            await self._decompose_ahead(persona, ctx, day, *nxt)
         return steps[0]
+
+    async def _decompose_ahead(self, persona: Persona, ctx: DecisionContext, day: dt.date, block: dict, start: int,
+                               end: int) -> None:
+        """Decision ``decompose`` for the stretch ``start``–``end`` of ``block``, as work for later."""
+        async def work(job: DecisionContext) -> list[dict]:
+            return await job.decide(
+                "decompose", variables=P.decompose_variables(persona, block, start, end, day),
+                rules=lambda: P.rules_decompose(block, start, end, job.rng),
+                parse=lambda value: P.parse_decompose(value, start, end), rng=job.rng, max_tokens=P.STEPS_TOKENS)
+
+        await ctx.later("steps", {"day": day.isoformat(), "block": block["id"], "start": start, "until": end}, work,
+                        P.apply_steps, by=P.midnight(day) + dt.timedelta(minutes=start))
 
     # ------------------------------------------------------------------ reacting
     def may_react(self, state: ResidentState, now: dt.datetime, nearby: list[str]) -> bool:

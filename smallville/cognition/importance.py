@@ -9,7 +9,8 @@ repeated observation costs nothing. Its contract, in full:
   by construction, and nearly half of all observations are one of them.
 - **Every other new memory is added at once, with the rules' score as a provisional
   importance, and waits.** The agent's waiting memories are rated together, in one decision
-  (:func:`settle`), at the first of: the oldest has waited ``BATCH_MINUTES`` game minutes
+  (:func:`settle`) whose ratings are applied at a later tick (work for later, see
+  docs/THROUGHPUT.md: nobody waits for a rating), started at the first of: the oldest has waited ``BATCH_MINUTES`` game minutes
   (checked when the agent next perceives something); the provisional scores bring the sum
   since the last reflection to the threshold (so a reflection is triggered by rated
   importance); the agent is about to retrieve from its memory (planning, reacting, a
@@ -251,10 +252,17 @@ def due(ctx: DecisionContext) -> bool:
     return (mem.tick - state.since) * mem.memory.clock.tick_seconds >= BATCH_MINUTES * 60
 
 
-async def settle(persona: Persona, ctx: DecisionContext, grace: int = GRACE_MINUTES) -> bool:
-    """Rate the agent's waiting memories now, in one decision — none when nothing waits, or when
-    the agent took one less than ``grace`` game minutes ago (or this very tick). Returns whether
-    a decision was taken."""
+async def settle(persona: Persona, ctx: DecisionContext, grace: int = GRACE_MINUTES, wait: bool = False) -> bool:
+    """Rate the agent's waiting memories, in one decision — none when nothing waits, or when the
+    agent took one less than ``grace`` game minutes ago (or this very tick). Returns whether a
+    decision was taken.
+
+    The rating is work for later (:meth:`DecisionContext.later`): it starts now, over the
+    waiting memories as they are now, and the ratings replace the provisional scores at a later
+    tick the engine fixes — so a retrieval now sees the provisional scores and never waits for a
+    model. ``wait`` rates and applies at once (before a reflection, whose questions read the
+    scores). In the rules baseline the rating is the provisional score: only the tick its rescore
+    is recorded at differs."""
     mem = ctx.stream
     state = ctx.state.unrated
     if mem is None or not state.ids:
@@ -267,8 +275,22 @@ async def settle(persona: Persona, ctx: DecisionContext, grace: int = GRACE_MINU
     for n in nodes:
         provisional.setdefault(n.description, n.importance)
     texts = list(provisional)
-    rated = dict(zip(texts, await _decide(persona, texts, lambda: [provisional[d] for d in texts], ctx)))
-    for n in nodes:
-        mem.memory.rescore(mem.agent, n.id, rated[n.description])
+    payload = {"ids": list(state.ids), "texts": texts}
     state.ids, state.since, state.rated = [], None, mem.tick
+
+    async def work(job: DecisionContext) -> list[int]:
+        return await _decide(persona, texts, lambda: [provisional[d] for d in texts], job)
+
+    if wait:
+        apply_rating(ctx, payload, await work(ctx))
+    else:
+        await ctx.later("rating", payload, work, apply_rating)
     return True
+
+
+def apply_rating(ctx: DecisionContext, payload: dict, ratings: list[int]) -> None:
+    """The ratings of ``payload["texts"]`` replace the provisional scores of ``payload["ids"]``."""
+    mem = ctx.stream
+    rated = dict(zip(payload["texts"], ratings))
+    for i in payload["ids"]:
+        mem.memory.rescore(mem.agent, i, rated[mem.nodes[i].description])

@@ -115,6 +115,21 @@ class Turn:
 
 
 @dataclass
+class Later:
+    """Work a decision starts now whose outcome the resident takes at a later tick (see
+    :meth:`DecisionContext.later`): ``work(ctx)`` takes the decision(s) and returns plain data —
+    from ``ctx.decide`` and ``ctx.rng`` only, never the working state or the memory stream, so its
+    inputs are fixed when it starts; ``apply(ctx, payload, value)`` takes the outcome into the
+    resident's state at the tick the engine chose; ``by`` is when the outcome is needed."""
+
+    kind: str  # "rating", "steps": names ``apply`` (see RulesPolicy.apply_later)
+    payload: dict  # plain data that ``apply`` needs besides the value
+    work: Callable[["DecisionContext"], Awaitable[Any]]
+    apply: Callable[["DecisionContext", dict, Any], None]
+    by: dt.datetime | None = None  # needed by then at the latest (None: whenever the engine chooses)
+
+
+@dataclass
 class DecisionContext:
     """What a policy may use besides the observation: the resident's working state, a seeded
     RNG private to this decision, and ``decide`` — :meth:`Decider.decide` bound to this agent
@@ -128,6 +143,28 @@ class DecisionContext:
     stream: Any = None
     events: list[dict] = field(default_factory=list)  # recorded by the engine after the call
     backend: str = "rules"  # the run's decision backend: what a listener learns from words depends on it
+    # takes work that may finish at a later tick (see later); None: the work is done and applied at once
+    defer: Callable[[Later, "DecisionContext"], None] | None = None
+
+    async def later(self, kind: str, payload: dict, work: Callable[["DecisionContext"], Awaitable[Any]],
+                    apply: Callable[["DecisionContext", dict, Any], None], by: dt.datetime | None = None) -> None:
+        """Start ``work`` — a decision whose outcome is not needed now — and have ``apply`` take its
+        outcome at a later tick that the engine fixes when it starts (never when the answer
+        arrives; see docs/THROUGHPUT.md). The work gets a context of its own: this decision's
+        ``decide`` and a private RNG seeded from this one's state (not advancing it). Without an engine (``defer`` None) the work
+        is done and applied at once."""
+        saved = self.rng.getstate()  # the work's RNG is read off this one without advancing it, so
+        seed = self.rng.getrandbits(64)  # the rest of this decision draws what it would have drawn
+        self.rng.setstate(saved)
+        job = DecisionContext(state=self.state, rng=random.Random(f"{seed}:{kind}"), decide=self.decide,
+                              backend=self.backend)
+        item = Later(kind, payload, work, apply, by)
+        if self.defer is None:
+            value = await work(job)
+            self.events += job.events
+            apply(self, payload, value)
+        else:
+            self.defer(item, job)
 
     def emit(self, kind: str, data: dict) -> None:
         """Record an event of this agent (``plan``, ``place_fallback``…) in the run log."""
@@ -171,4 +208,9 @@ class Policy(Protocol):
                    facts: list[dict] | None = None) -> None:
         """Words from outside the simulation (``kind`` "whisper": an inner voice; "interview": an
         interview it remembers), applied at a tick boundary; ``facts`` None: extract them from ``text``."""
+        ...
+
+    def apply_later(self, kind: str, payload: dict, value: Any, ctx: DecisionContext) -> None:
+        """Take the outcome of work started at an earlier tick (:meth:`DecisionContext.later`) into
+        the resident's state, at the tick the engine fixed for it."""
         ...

@@ -98,9 +98,10 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext) -> 
 
     Importance (see :mod:`~smallville.cognition.importance`): routine observations get the
     rules' score; the others wait, and the agent's waiting memories are rated together once
-    the oldest has waited long enough — or now, when their provisional scores bring the sum
-    since the last reflection to the threshold, so that a reflection is triggered by rated
-    importance only."""
+    the oldest has waited long enough (ratings applied at a later tick) — or now, when their
+    provisional scores bring the sum since the last reflection to the threshold, so that a
+    reflection is triggered by rated importance (ratings still under way count with their
+    provisional scores)."""
     from smallville.cognition import reflect  # reflect builds on retrieval; imported lazily
 
     mem = ctx.stream
@@ -109,8 +110,9 @@ async def remember(persona: Persona, obs: Observation, ctx: DecisionContext) -> 
     nodes = importance.add(persona, ctx, [importance.New("observation", p.description, p.subject,
                                                          spo=(p.subject, p.predicate, p.object)) for p in obs.events])
     reflecting = mem.memory.reflect
-    if importance.due(ctx) or (reflecting and mem.stream.since_reflection >= mem.memory.reflection.threshold):
-        await importance.settle(persona, ctx, grace=0)
+    threshold = reflecting and mem.stream.since_reflection >= mem.memory.reflection.threshold
+    if importance.due(ctx) or threshold:  # rated at once only when a reflection may follow
+        await importance.settle(persona, ctx, grace=0, wait=threshold)
     if reflecting and mem.stream.since_reflection >= mem.memory.reflection.threshold:
         nodes += await reflect.reflect(persona, ctx)
     return nodes

@@ -317,6 +317,24 @@ def block_at(plan: dict, m: int) -> dict | None:
     return None
 
 
+def next_stretch(plan: dict, block: dict, end: int) -> tuple[dict, int, int] | None:
+    """The stretch of the plan after the one of ``block`` that ends at minute ``end``: (block,
+    start, end) — the rest of ``block`` up to ``HORIZON`` minutes, else the start of the next block."""
+    if end < block["end"]:
+        return block, end, min(block["end"], end + HORIZON)
+    later = [b for b in plan["blocks"] if b["start"] >= end]
+    if not later:
+        return None
+    b = min(later, key=lambda b: b["start"])
+    return b, b["start"], min(b["end"], b["start"] + HORIZON)
+
+
+def apply_steps(ctx: Any, payload: dict, steps: list[dict]) -> None:
+    """The steps of a stretch decomposed ahead (work for later, see AgentPolicy.step) wait in the
+    working state until the resident gets there."""
+    ctx.state.ahead = {**payload, "steps": steps}
+
+
 def next_start(plan: dict, m: int) -> int:
     starts = [b["start"] for b in plan["blocks"] if b["start"] > m]
     return min(starts + [plan["sleep"]])

@@ -211,7 +211,7 @@ async def reflect(persona: Persona, ctx: DecisionContext) -> list[MemoryNode]:
     """Reflect now: questions, retrieval, insights; returns the new thought nodes."""
     mem = ctx.stream
     agent, people = persona.name, mem.people
-    await importance.settle(persona, ctx)  # what waits is rated first: questions and retrieval see rated memories
+    await importance.settle(persona, ctx, wait=True)  # what waits is rated first: questions and retrieval see rated memories
     recent = mem.recent(RECENT)
     if not recent:
         return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from smallville.cognition import next_action, perceive
 from smallville.cognition.interface import (Action, ConversationView, DecisionContext, Observation, Reaction,
@@ -131,6 +132,16 @@ class RulesPolicy:
         if facts is None:
             facts = await self.extract_facts(obs, ctx, text, kind)
         hear.remember(self.personas[obs.agent], obs, ctx, text, kind, facts)
+
+    def apply_later(self, kind: str, payload: dict, value: Any, ctx: DecisionContext) -> None:
+        """The outcome of work started at an earlier tick (:meth:`DecisionContext.later`): importance
+        ratings (``rating``), or the steps of a stretch of the plan decomposed ahead (``steps``)."""
+        from smallville.cognition import importance, plan
+
+        apply = {"rating": importance.apply_rating, "steps": plan.apply_steps}.get(kind)
+        if apply is None:
+            raise ValueError(f"no such work started earlier: {kind!r}")
+        apply(ctx, payload, value)
 
     async def extract_facts(self, obs: Observation, ctx: DecisionContext, text: str, kind: str) -> list[dict]:
         """The facts ``text`` carries (events with name/host/place/start/end, news). The seam

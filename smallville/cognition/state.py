@@ -67,6 +67,17 @@ class StepQueue(TypedDict):
     steps: list[Step]
 
 
+class AheadQueue(TypedDict):
+    """The steps of the stretch of the plan after the current one (minutes ``start``–``until`` of
+    block ``block`` of the plan of ``day``), decomposed before the resident gets there."""
+
+    day: str
+    block: str
+    start: int
+    until: int
+    steps: list[Step]
+
+
 @dataclass
 class ReactMemo:
     """When the resident last took a ``react`` decision (minutes since 2000), and about whom."""
@@ -90,6 +101,7 @@ class ResidentState:
 
     plan: Plan | None = None  # today's plan, or None before the first plan
     queue: StepQueue | None = None  # decomposed steps of the current block
+    ahead: AheadQueue | None = None  # the steps of the plan's next stretch, decomposed ahead
     salient: list[str] = field(default_factory=list)  # event keys heard of, to consider replanning for
     told: dict[str, list[str]] = field(default_factory=dict)  # partner -> keys of news told to them
     react: ReactMemo = field(default_factory=ReactMemo)
@@ -112,7 +124,8 @@ class ResidentState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
-            "plan": _copy(self.plan), "queue": _copy(self.queue), "salient": list(self.salient),
+            "plan": _copy(self.plan), "queue": _copy(self.queue), "ahead": _copy(self.ahead),
+            "salient": list(self.salient),
             "told": {k: list(v) for k, v in self.told.items()},
             "react": {"last": self.react.last, "pairs": dict(self.react.pairs)},
             "unrated": {"ids": list(self.unrated.ids), "since": self.unrated.since, "rated": self.unrated.rated},
@@ -134,7 +147,8 @@ class ResidentState:
             raise StateError(f"unknown key(s) in a resident's state: {', '.join(extra)}")
         try:
             react, unrated = d.get("react") or {}, d.get("unrated") or {}
-            return cls(plan=_copy(d.get("plan")), queue=_copy(d.get("queue")), salient=list(d.get("salient", [])),
+            return cls(plan=_copy(d.get("plan")), queue=_copy(d.get("queue")), ahead=_copy(d.get("ahead")),
+                       salient=list(d.get("salient", [])),
                        told={str(k): list(v) for k, v in (d.get("told") or {}).items()},
                        react=ReactMemo(react.get("last"), dict(react.get("pairs", {}))),
                        unrated=Unrated(list(unrated.get("ids", [])), unrated.get("since"), unrated.get("rated")),

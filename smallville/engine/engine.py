@@ -12,6 +12,13 @@ collision layer (:mod:`smallville.world.sight`) — perception, the residents it
 or start a conversation with, and the arenas it learns. Seats: an object holds
 ``capacity`` residents at once, each on a tile of its own (:meth:`TileMap.seats`).
 
+Work for later (docs/THROUGHPUT.md): a decision whose outcome is not needed at once (an
+importance rating; the steps of the next stretch of a plan) is started during a tick through
+:meth:`DecisionContext.later` and runs in the background; the engine fixes, when it starts, the
+tick its outcome is taken at (``LATER_SECONDS`` later at most, before it is needed, and at the
+latest at the next hourly barrier, where nothing is under way) and waits there only if the answer
+is not in yet. So answers overlap across ticks, and the run never depends on when they arrive.
+
 The digest (:meth:`Engine._record`) chains, tick after tick, a blake2b over the whole
 simulation state: see README "Run store" for exactly what it covers.
 """
@@ -19,6 +26,7 @@ simulation state: see README "Run store" for exactly what it covers.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import datetime as dt
 import hashlib
@@ -31,8 +39,8 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from smallville.cognition.decisions import Decider
-from smallville.cognition.interface import (Action, ConversationView, DecisionContext, Line, Observation, Policy,
-                                           Seen, SeenObject)
+from smallville.cognition.interface import (Action, ConversationView, DecisionContext, Later, Line, Observation,
+                                           Policy, Seen, SeenObject)
 from smallville.cognition.perceive import attend, awake
 from smallville.cognition.state import ResidentState, StateError
 from smallville.errors import RunStoreError
@@ -43,7 +51,11 @@ from smallville.world.spatial import SpatialIndex
 from smallville.world.state import AgentState, WorldState, rng_from_state, rng_to_state
 from smallville.world.world import World
 
-CHECKPOINT_VERSION = 2  # of Snapshot.to_dict; 1 was the untyped state before ResidentState
+CHECKPOINT_VERSION = 3  # of Snapshot.to_dict; 1 was the untyped state before ResidentState, 2 had no work for later
+LATER_SECONDS = 600  # game time from the start of work for later to its outcome, at most
+BARRIER_SECONDS = 3600  # at every multiple of this game time nothing is under way (the runner checkpoints there)
+# decisions taken by work for later are recorded with its outcome, not at the tick they happened to finish
+_LATER_DECISIONS: contextvars.ContextVar[list | None] = contextvars.ContextVar("later_decisions", default=None)
 
 
 @dataclass
@@ -68,6 +80,34 @@ APPROACH_SECONDS = 600  # give up meeting after this long
 PAIR_COOLDOWN_SECONDS = 8 * 3600  # two agents talk again only after this long
 
 
+@dataclass
+class Job:
+    """Work for later under way (:meth:`DecisionContext.later`): its outcome ``value`` is taken at
+    tick ``due`` by the policy's ``apply_later``; jobs due at one tick are taken in ``seq`` order."""
+
+    agent: str
+    kind: str
+    payload: dict
+    due: int
+    seq: int
+    decisions: list[dict] = field(default_factory=list)  # the decisions it took, recorded at ``due``
+    events: list[dict] = field(default_factory=list)  # events its work emitted, recorded at ``due``
+    task: Any = None  # the asyncio task doing the work (None once restored from a checkpoint)
+    value: Any = None  # the outcome, once the task is done
+
+    def result(self) -> Any:
+        return self.value if self.task is None else self.task.result()
+
+    def to_dict(self) -> dict:
+        return {"agent": self.agent, "kind": self.kind, "payload": self.payload, "due": self.due, "seq": self.seq,
+                "decisions": self.decisions, "events": self.events, "value": self.result()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Job":
+        return cls(str(d["agent"]), str(d["kind"]), dict(d["payload"]), int(d["due"]), int(d["seq"]),
+                   list(d.get("decisions", [])), list(d.get("events", [])), None, d.get("value"))
+
+
 def pair_key(a: str, b: str) -> str:
     return "|".join(sorted((a, b)))
 
@@ -89,10 +129,12 @@ class Snapshot:
     world: WorldState
     residents: dict[str, ResidentState]
     memory: dict | None = None
+    later: dict | None = None  # work for later under way: {"seq": next seq, "jobs": [Job.to_dict()]}
 
     def to_dict(self) -> dict:
         return {"version": CHECKPOINT_VERSION, "world": self.world.to_dict(),
-                "residents": {n: s.to_dict() for n, s in self.residents.items()}, "memory": self.memory}
+                "residents": {n: s.to_dict() for n, s in self.residents.items()}, "memory": self.memory,
+                "later": self.later}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -104,7 +146,7 @@ class Snapshot:
         except json.JSONDecodeError as e:
             raise RunStoreError(f"{where}: malformed JSON ({e.msg})") from None
         version = d.get("version") if isinstance(d, dict) else None
-        if version != CHECKPOINT_VERSION:
+        if version not in (2, CHECKPOINT_VERSION):  # a version 2 checkpoint has no work for later
             raise RunStoreError(f"{where}: checkpoint version {version!r} is not {CHECKPOINT_VERSION}; it was "
                                 f"written by another version of smallville (run it with that version)")
         try:
@@ -114,7 +156,13 @@ class Snapshot:
             raise RunStoreError(f"{where}: {e}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise RunStoreError(f"{where}: malformed checkpoint ({e})") from None
-        return cls(world, residents, d.get("memory"))
+        later = d.get("later")
+        if later is not None:
+            try:
+                [Job.from_dict(j) for j in later["jobs"]], int(later["seq"])
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise RunStoreError(f"{where}: malformed work for later ({e})") from None
+        return cls(world, residents, d.get("memory"), later)
 
 
 def visible_row(a: AgentState, place: str) -> dict:
@@ -131,7 +179,8 @@ class Engine:
         self.policy = policy
         self.decider = decider or Decider()
         self._decisions: list[dict] = []
-        self.decider.set_recorder(lambda **d: self._decisions.append(d))
+        self.decider.set_recorder(lambda **d: (_LATER_DECISIONS.get() if _LATER_DECISIONS.get() is not None
+                                               else self._decisions).append(d))
         self.clock = Clock(world.config.start, world.config.tick_seconds)
         self.recorder = recorder
         self.concurrency = concurrency
@@ -146,6 +195,12 @@ class Engine:
         # commands from outside the simulation (a whisper, an interview to remember), by the tick whose
         # step applies them first thing: {agent, kind, text, facts, source}; see apply_commands
         self.schedule: dict[int, list[dict]] = {}
+        self.barrier = max(1, self.clock.ticks_in(BARRIER_SECONDS))
+        self._jobs: list[Job] = []  # work for later under way, in start order
+        self._seq = 0
+        if snapshot is not None and snapshot.later:
+            self._jobs = [Job.from_dict(j) for j in snapshot.later["jobs"]]
+            self._seq = int(snapshot.later["seq"])
         if snapshot is None:
             self.rng = random.Random(seed)
             state = WorldState(tick=0, agents=[AgentState(r.persona.name, *r.start) for r in world.residents])
@@ -279,7 +334,8 @@ class Engine:
             self._dirty.add(a.name)
             ctxs.append(DecisionContext(state=self.residents[a.name], rng=random.Random(int.from_bytes(seed, "little")),
                                         decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
-                                        stream=self.memory.view(a.name, tick), backend=self.decider.backend))
+                                        stream=self.memory.view(a.name, tick), backend=self.decider.backend,
+                                        defer=functools.partial(self._later, a.name, tick)))
 
         async def one(obs: Observation, ctx: DecisionContext) -> None:
             async with sem:
@@ -300,7 +356,7 @@ class Engine:
         return DecisionContext(state=self.residents[a.name], rng=random.Random(self.rng.getrandbits(64)),
                                decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
                                stream=self.memory.view(a.name, tick) if self.memory is not None else None,
-                               backend=self.decider.backend)
+                               backend=self.decider.backend, defer=functools.partial(self._later, a.name, tick))
 
     async def _calls(self, calls: list[tuple[AgentState, Callable[[DecisionContext], Any]]], tick: int,
                      events: list[dict]) -> list[Any]:
@@ -316,6 +372,59 @@ class Engine:
         for (a, _), ctx in zip(calls, ctxs):
             events += [{"agent": a.name, **e} for e in ctx.events]
         return out
+
+    # ------------------------------------------------------------------ work for later
+    def _later(self, agent: str, tick: int, item: Later, ctx: DecisionContext) -> None:
+        """Start work for later (see the module doc) and fix the tick its outcome is taken at."""
+        limit = tick + max(1, self.clock.ticks_in(LATER_SECONDS))
+        if item.by is not None:  # before the tick it is needed at
+            limit = min(limit, math.ceil((item.by - self.clock.start).total_seconds() / self.clock.tick_seconds) - 1)
+        barrier = -(-tick // self.barrier) * self.barrier  # the next barrier (this tick when it is one)
+        job = Job(agent, item.kind, item.payload, max(tick, min(limit, barrier)), self._seq, events=ctx.events)
+        self._seq += 1
+
+        async def work() -> Any:
+            _LATER_DECISIONS.set(job.decisions)
+            return await item.work(ctx)
+
+        job.task = asyncio.ensure_future(work())
+        self._jobs.append(job)
+
+    async def _take_later(self, tick: int, now: dt.datetime, events: list[dict]) -> None:
+        """Take the outcomes due at ``tick`` (every one at a barrier), in the order their work
+        started, waiting only for answers not in yet."""
+        barrier = tick % self.barrier == 0
+        due = [j for j in self._jobs if barrier or j.due <= tick]
+        if not due:
+            return
+        waiting = [j.task for j in due if j.task is not None and not j.task.done()]
+        if waiting:
+            await asyncio.wait(waiting)
+        taken = set(map(id, due))
+        self._jobs = [j for j in self._jobs if id(j) not in taken]
+        for job in due:
+            value = job.result()
+            seed = hashlib.blake2b(f"{self.state.digest}:{job.agent}:later:{job.seq}".encode(), digest_size=8).digest()
+            ctx = DecisionContext(state=self.residents[job.agent], rng=random.Random(int.from_bytes(seed, "little")),
+                                  decide=functools.partial(self.decider.decide, agent=job.agent, tick=tick),
+                                  stream=self.memory.view(job.agent, tick) if self.memory is not None else None,
+                                  backend=self.decider.backend)
+            self.policy.apply_later(job.kind, job.payload, value, ctx)
+            self._dirty.add(job.agent)
+            events += [{"agent": job.agent, **e} for e in job.events + ctx.events]
+            self._decisions.extend(job.decisions)
+
+    async def quiesce(self) -> None:
+        """Wait until the work for later under way has its answers (its outcomes are still taken
+        at their ticks): a snapshot needs them."""
+        waiting = [j.task for j in self._jobs if j.task is not None and not j.task.done()]
+        if waiting:
+            await asyncio.wait(waiting)
+
+    @property
+    def later(self) -> list[Job]:
+        """Work for later under way, in start order."""
+        return list(self._jobs)
 
     # ------------------------------------------------------------------ the tick
     async def step(self) -> TickRecord:
@@ -359,6 +468,8 @@ class Engine:
         changes = [(k, objects.get(k)) for k in sorted(set(objects) | set(st.object_states))
                    if objects.get(k) != st.object_states.get(k)]
         st.object_states = objects
+        await self._take_later(tick, now, events)
+        decisions.sort(key=lambda d: (d["agent"], d["name"]))
         st.tick = tick
         self._objects = None
         return self._record(self._visible(), events, changes, decisions, applied)
@@ -389,7 +500,8 @@ class Engine:
             self._dirty.add(a.name)
             ctx = DecisionContext(state=self.residents[a.name], rng=random.Random(int.from_bytes(seed, "little")),
                                   decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
-                                  stream=self.memory.view(a.name, tick) if self.memory is not None else None)
+                                  stream=self.memory.view(a.name, tick) if self.memory is not None else None,
+                                  backend=self.decider.backend, defer=functools.partial(self._later, a.name, tick))
             await self.policy.hear(self.observe(a, tick, now), ctx, cmd["text"], cmd["kind"], cmd.get("facts"))
             events += [{"agent": a.name, **e} for e in ctx.events]
             applied.append({k: cmd.get(k) for k in ("agent", "kind", "text", "facts", "source")})
@@ -606,7 +718,8 @@ class Engine:
             self._rng_dirty = False
         hidden = [[a.name, a.goal, len(a.path), a.action_start, a.action_end, a.object, a.object_state, a.asleep]
                   for a in st.agents]
-        parts = [canonical([hidden, st.conversations, sorted(st.talked.items()), st.conversation_count]),
+        later = [[j.agent, j.kind, j.due, j.seq, j.payload] for j in self._jobs]  # what is under way, not its answers
+        parts = [canonical([hidden, st.conversations, sorted(st.talked.items()), st.conversation_count, later]),
                  b"".join(self._mind_digest[a.name] + self._perceived_digest[a.name] for a in st.agents),
                  self._rng_digest]
         if memory_delta is not None:
@@ -639,16 +752,23 @@ class Engine:
         Only at a tick boundary: during a step the state is half-applied."""
         if self.in_tick:
             raise RuntimeError("snapshot during a tick: the state is half-applied")
+        if any(j.task is not None and not j.task.done() for j in self._jobs):
+            raise RuntimeError("snapshot with work for later still waiting for answers: await quiesce() first")
         self.state.rng_state = rng_to_state(self.rng)
+        later = {"seq": self._seq, "jobs": json.loads(json.dumps([j.to_dict() for j in self._jobs]))}
         return Snapshot(WorldState.from_dict(json.loads(self.state.to_json())),
-                        {n: ResidentState.from_dict(s.to_dict()) for n, s in self.residents.items()})
+                        {n: ResidentState.from_dict(s.to_dict()) for n, s in self.residents.items()}, later=later)
 
     async def run(self, until_tick: int, on_tick: Callable[[TickRecord], bool | None] | None = None) -> None:
         """Advance to ``until_tick``; ``on_tick`` may return True to stop early at a tick boundary."""
-        while self.state.tick < until_tick:
-            rec = await self.step()
-            if on_tick is not None and on_tick(rec):
-                break
+        try:
+            while self.state.tick < until_tick:
+                rec = await self.step()
+                if on_tick is not None and on_tick(rec):
+                    break
+        finally:
+            if not self.in_tick:
+                await self.quiesce()
 
 
 def _blake(data: bytes) -> bytes:
