@@ -25,6 +25,7 @@ it also reads an answer beside the invitation it answers).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -69,9 +70,18 @@ class AgentPolicy(RulesPolicy):
         plan = ctx.state.plan
         m = P.minutes_since(day, obs.now)
         if routine.asleep and not (plan and plan["day"] == day.isoformat() and P.block_at(plan, m)):
+            if plan is None or plan["day"] != day.isoformat():  # the day's plan is made in the night
+                await self.plan_ahead(persona, obs, ctx, day, offset, routine.end)
+            elif (switch := P.next_switch(persona, obs.now)) < routine.end:  # the night turns to the next day
+                return dataclasses.replace(routine, end=switch)
             return routine
         if plan is None or plan["day"] != day.isoformat():
-            plan = await self.plan_day(persona, obs, ctx, day, offset)
+            ahead = ctx.state.next_plan
+            if ahead and ahead["day"] == day.isoformat() and ahead["plan"] is not None:
+                plan = self._adopt(persona, ctx, ahead["plan"], revision=0, reason="day")
+                ctx.state.ahead, ctx.state.next_plan = ahead["steps"], None
+            else:
+                plan = await self.plan_day(persona, obs, ctx, day, offset)
         if ctx.state.salient:
             plan = await self.consider(persona, obs, ctx, plan, day, offset, m)
         if m < plan["wake"]:
@@ -108,6 +118,49 @@ class AgentPolicy(RulesPolicy):
             parse=lambda value: P.parse_plan(value, persona, day, offset, places, events), rng=ctx.rng,
             enums={"blocks.place": places}, max_tokens=P.PLAN_TOKENS)
         return self._adopt(persona, ctx, plan, revision=0, reason="day")
+
+    async def plan_ahead(self, persona: Persona, obs: Observation, ctx: DecisionContext, day: dt.date, offset: int,
+                         wake: dt.datetime) -> None:
+        """Decision ``plan_day`` for ``day``, made in the night as work for later: from what the
+        resident knows now (asleep, it learns nothing more before ``wake``), and with the steps of
+        the plan's first stretch (``decompose``), so that it wakes with both — no waiting for a model
+        at a day's start. Once a night: ``next_plan`` marks it under way."""
+        if ctx.state.next_plan is not None and ctx.state.next_plan["day"] == day.isoformat():
+            return
+        ctx.state.next_plan = {"day": day.isoformat(), "plan": None, "steps": None}
+        old = ctx.state.plan
+        yesterday = P.summary(old) if old else ""
+        memories: list[str] = []
+        if ctx.stream is not None:
+            await importance.settle(persona, ctx)
+            memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+        events = P.known_events(self._stream_nodes(ctx), persona.name)
+        places = P.known_places(persona, ctx.state)
+        variables = P.plan_variables(persona, day, offset, yesterday, memories, places)
+
+        async def work(job: DecisionContext) -> dict:
+            plan = await job.decide(
+                "plan_day", variables=variables,
+                rules=lambda: P.rules_plan(persona, day, offset, events, rng=job.rng),
+                parse=lambda value: P.parse_plan(value, persona, day, offset, places, events), rng=job.rng,
+                enums={"blocks.place": places}, max_tokens=P.PLAN_TOKENS)
+            blocks = P.number(plan["blocks"], 0)
+            first = next((b for b in blocks if b["end"] > plan["wake"]), None)
+            steps = None
+            if first is not None:
+                start = max(plan["wake"], first["start"])
+                end = min(first["end"], start + P.HORIZON)
+                if end - start > P.STEP_MAX:
+                    found = await job.decide(
+                        "decompose", variables=P.decompose_variables(persona, first, start, end, day),
+                        rules=lambda: P.rules_decompose(first, start, end, job.rng),
+                        parse=lambda value: P.parse_decompose(value, start, end), rng=job.rng,
+                        max_tokens=P.STEPS_TOKENS)
+                    steps = {"day": day.isoformat(), "block": first["id"], "start": start, "until": end,
+                             "steps": found}
+            return {"plan": plan, "steps": steps}
+
+        await ctx.later("plan", {"day": day.isoformat()}, work, P.apply_plan, by=wake)
 
     def _adopt(self, persona: Persona, ctx: DecisionContext, plan: dict, revision: int, reason: str) -> dict:
         plan = {**plan, "revision": revision, "blocks": P.number(plan["blocks"], revision)}

@@ -80,6 +80,21 @@ def plan_date(persona: Persona, now: dt.datetime) -> dt.date:
     return day if switch <= wake else day + dt.timedelta(days=1)
 
 
+def next_switch(persona: Persona, now: dt.datetime) -> dt.datetime:
+    """The next moment after ``now`` at which :func:`plan_date` turns to the next day (the middle
+    of the persona's night)."""
+    wake, sleep = persona.lifestyle.wake, persona.lifestyle.sleep
+    switch = (sleep + ((wake - sleep) % DAY) // 2) % DAY
+    at = dt.datetime.combine(now.date(), dt.time()) + dt.timedelta(minutes=switch)
+    return at if at > now else at + dt.timedelta(days=1)
+
+
+def apply_plan(ctx: Any, payload: dict, value: dict) -> None:
+    """A day's plan made ahead, in the night (work for later, see AgentPolicy.decide), and the
+    steps of its first stretch wait in the working state for the resident to wake."""
+    ctx.state.next_plan = {"day": payload["day"], "plan": value["plan"], "steps": value["steps"]}
+
+
 # ---------------------------------------------------------------- places
 
 

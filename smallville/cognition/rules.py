@@ -135,10 +135,11 @@ class RulesPolicy:
 
     def apply_later(self, kind: str, payload: dict, value: Any, ctx: DecisionContext) -> None:
         """The outcome of work started at an earlier tick (:meth:`DecisionContext.later`): importance
-        ratings (``rating``), or the steps of a stretch of the plan decomposed ahead (``steps``)."""
+        ratings (``rating``), the steps of a stretch of the plan decomposed ahead (``steps``), a
+        day's plan made in the night (``plan``)."""
         from smallville.cognition import importance, plan
 
-        apply = {"rating": importance.apply_rating, "steps": plan.apply_steps}.get(kind)
+        apply = {"rating": importance.apply_rating, "steps": plan.apply_steps, "plan": plan.apply_plan}.get(kind)
         if apply is None:
             raise ValueError(f"no such work started earlier: {kind!r}")
         apply(ctx, payload, value)

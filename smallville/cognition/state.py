@@ -102,6 +102,8 @@ class ResidentState:
     plan: Plan | None = None  # today's plan, or None before the first plan
     queue: StepQueue | None = None  # decomposed steps of the current block
     ahead: AheadQueue | None = None  # the steps of the plan's next stretch, decomposed ahead
+    # the day's plan made in the night, before waking: {"day", "plan" (None while being made), "steps"}
+    next_plan: dict | None = None
     salient: list[str] = field(default_factory=list)  # event keys heard of, to consider replanning for
     told: dict[str, list[str]] = field(default_factory=dict)  # partner -> keys of news told to them
     react: ReactMemo = field(default_factory=ReactMemo)
@@ -125,6 +127,7 @@ class ResidentState:
         return {
             "version": STATE_VERSION,
             "plan": _copy(self.plan), "queue": _copy(self.queue), "ahead": _copy(self.ahead),
+            "next_plan": _copy(self.next_plan),
             "salient": list(self.salient),
             "told": {k: list(v) for k, v in self.told.items()},
             "react": {"last": self.react.last, "pairs": dict(self.react.pairs)},
@@ -148,6 +151,7 @@ class ResidentState:
         try:
             react, unrated = d.get("react") or {}, d.get("unrated") or {}
             return cls(plan=_copy(d.get("plan")), queue=_copy(d.get("queue")), ahead=_copy(d.get("ahead")),
+                       next_plan=_copy(d.get("next_plan")),
                        salient=list(d.get("salient", [])),
                        told={str(k): list(v) for k, v in (d.get("told") or {}).items()},
                        react=ReactMemo(react.get("last"), dict(react.get("pairs", {}))),
