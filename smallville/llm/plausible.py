@@ -212,7 +212,8 @@ def _shape(blocks: list[dict], places: list[str], home: str, rng: random.Random,
                                                 if not b["activity"].startswith("more ") else b["activity"])]
     # times as a person writes them: on the quarter hour, or the five minutes, at the edges
     first, last = blocks[0]["start"], blocks[-1]["end"]
-    cuts = [first] + [min(max(round(b["start"] / 15) * 15, first + 5), last - 5) for b in blocks[1:]] + [last]
+    cuts = [first] + [min(max(round((b["start"] + rng.choice((-15, 0, 0, 0, 15))) / 15) * 15, first + 5), last - 5)
+                      for b in blocks[1:]] + [last]
     out = []
     for k, b in enumerate(blocks):
         s, e = max(cuts[k], out[-1]["e"] if out else first), cuts[k + 1]
@@ -241,6 +242,8 @@ def plan_day(body: dict, rng: random.Random) -> dict:
     # a wake-up between 06:30 and 08:00, within 90 minutes of the usual one
     up = wake + rng.choice((-15, -10, 0, 0, 0, 10, 15, 20, 30))
     up = min(max(up, 6 * 60 + 30, wake - 90), 8 * 60, wake + 90)
+    if up == 8 * 60 or up == 6 * 60 + 30:  # a late or early riser: somewhere near the edge
+        up += rng.choice((0, 5, 10, 20)) * (-1 if up == 8 * 60 else 1)
     usual = [dict(b) for b in routine]
     if usual and usual[0]["start"] > up:
         usual[0]["start"] = up
