@@ -5,6 +5,7 @@ that counts what earlier prompts shared."""
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -213,3 +214,19 @@ def test_plausible_answers_keep_the_digest_whatever_the_latency(tmp_path, clean_
         finally:
             reader.close()
     assert digests[0] == digests[1]
+
+
+def test_the_progress_bar_shows_requests_in_flight_and_the_parallelism(tmp_path, clean_env, capsys):
+    with LoopbackServer(answer=plausible, latency_s=0.2) as srv:
+        clean_env.setenv("SMALLVILLE_LLM_BASE_URL", srv.base_url)
+        clean_env.setenv("OPENAI_API_KEY", "sk-loopback")
+        assert main(["run", str(SMALL), "--llm", "openai", "--embedder", "hashing", "--hours", "0.5", "--seed", "3",
+                     "--out", str(tmp_path / "model")]) == 0
+    err = capsys.readouterr().err
+    shown = [float(x) for x in re.findall(r"in flight \d+, parallelism (\d+\.\d)", err)]
+    assert shown and 0 < shown[-1] <= 16, err[-2000:]
+    # no model, no requests: nothing in flight to show
+    assert main(["run", str(SMALL), "--llm", "rules", "--embedder", "hashing", "--hours", "0.5",
+                 "--out", str(tmp_path / "rules")]) == 0
+    err = capsys.readouterr().err
+    assert "llm calls 0" in err and "in flight" not in err and "parallelism" not in err
