@@ -47,8 +47,11 @@ def tokens(text: str) -> int:
 
 
 def rng_for(body: dict) -> random.Random:
-    """An RNG seeded by the request's messages and seed (never by when or in what order it came)."""
-    key = json.dumps([body.get("messages"), body.get("seed")], sort_keys=True, ensure_ascii=False)
+    """An RNG seeded by the request's messages and seed (never by when or in what order it came).
+    The messages' lines are hashed as a sorted list, so that a prompt whose template only moved
+    lines gets the same answer (a run's course, and its digest, stay the same: layouts compare)."""
+    lines = sorted(line for m in body.get("messages") or [] for line in (m.get("content") or "").split("\n"))
+    key = json.dumps([lines, body.get("seed")], ensure_ascii=False)
     return random.Random(int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big"))
 
 
