@@ -14,7 +14,7 @@ from smallville.cli import main
 from smallville.cognition import plan as P
 from smallville.cognition.decisions import Repaired, render
 from smallville.cognition.interface import Action
-from smallville.cognition import next_action
+from smallville.cognition import next_action, react
 from smallville.llm.answers import check
 from smallville.llm.openai_backend import OpenAIBackend
 from smallville.llm.plausible import PrefixCache, decision_of, plausible
@@ -77,8 +77,8 @@ def test_a_run_against_plausible_answers_has_no_fallback_and_plans_like_a_model(
         failed = con.execute("SELECT decision, error FROM llm_calls WHERE error IS NOT NULL OR note IS NOT NULL"
                              ).fetchall()
         plans = [json.loads(r[0]) for r in con.execute("SELECT response FROM llm_calls WHERE decision = 'plan_day'")]
-        lines = [json.loads(r[0]) for r in con.execute(
-            "SELECT response FROM llm_calls WHERE decision = 'converse_turn' ORDER BY id")]
+        turns = [(json.loads(m)[-1]["content"], json.loads(r)) for m, r in con.execute(
+            "SELECT messages, response FROM llm_calls WHERE decision = 'converse_turn' ORDER BY id")]
     finally:
         reader.close()
     assert fallbacks == [] and failed == [], (fallbacks, failed)
@@ -95,14 +95,10 @@ def test_a_run_against_plausible_answers_has_no_fallback_and_plans_like_a_model(
             return m if m >= wake - 120 else m + P.DAY
         times = [(t(b["start"]), t(b["end"])) for b in p["blocks"]]
         assert all(s < e for s, e in times) and all(a[1] <= b[0] for a, b in zip(times, times[1:]))
-    # conversations end after 3 to 6 lines
-    runs, n = [], 0
-    for line in lines:
-        n += 1
-        if line["end"]:
-            runs.append(n)
-            n = 0
-    assert runs and all(3 <= k <= 6 for k in runs), runs
+    # conversations end after 3 to 6 lines: the last line's prompt shows 2 to 5 before it
+    ends = [len(prompt.split("The conversation so far:\n", 1)[1].split("\nWrite ", 1)[0].split("\n")) + 1
+            for prompt, turn in turns if turn["end"]]
+    assert ends and all(3 <= k <= 6 for k in ends), ends
 
 
 def test_the_interview_is_answered_from_the_model(small_run):
@@ -115,6 +111,27 @@ def test_the_interview_is_answered_from_the_model(small_run):
         con.close()
     assert len(rows) == 1 and rows[0][1] == "openai"
     assert rows[0][0].startswith(("From what I remember:", "I'm not sure")), rows  # the model's words, not the rules'
+
+
+def test_no_fallback_either_when_the_schema_travels_in_the_prompt(tmp_path, clean_env):
+    """A server that refuses json_schema and json_object (the schema is written into the prompt)."""
+    with LoopbackServer(answer=plausible, refuse=("json_schema", "json_object")) as srv:
+        clean_env.setenv("SMALLVILLE_LLM_BASE_URL", srv.base_url)
+        clean_env.setenv("OPENAI_API_KEY", "sk-loopback")
+        assert main(["run", str(SMALL), "--llm", "openai", "--embedder", "hashing", "--hours", "14", "--seed", "3",
+                     "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert "JSON schema: " in srv.requests[-1]["body"]["messages"][-1]["content"]
+    reader = RunReader(tmp_path / "run")
+    try:
+        con = reader.con
+        names = {r[0] for r in con.execute("SELECT DISTINCT name FROM decisions")}
+        bad = con.execute("SELECT decision, error, note FROM llm_calls WHERE error IS NOT NULL AND error_kind != "
+                          "'unsupported' OR note IS NOT NULL").fetchall()
+        fallbacks = con.execute("SELECT COUNT(*) FROM decisions WHERE fallback").fetchone()[0]
+    finally:
+        reader.close()
+    assert fallbacks == 0 and bad == [], bad
+    assert {"plan_day", "decompose", "rate_importance", "converse_turn", "extract_facts"} <= names, names
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -133,6 +150,13 @@ def test_replan_and_next_action_answers_pass_their_parse(mode):
     keep = [b for b in plan["blocks"] if b["start"] < m]
     got = P.parse_plan(answer(body, schema), persona, day, 0, places, {}, keep=keep, after=m)
     assert not isinstance(got, Repaired) and len(got["blocks"]) > len(keep)
+
+    situation = "Klaus Mueller has just decided to go to a talk. Replan the rest of the day?"
+    obs_vars = {"name": persona.name, "persona": P.persona_line(persona), "time": "Monday 14:00",
+                "action": "reading", "place": "Oak Hill College", "situation": situation,
+                "memories": "- nothing in particular", "options": "continue, replan"}
+    body, schema = body_of("react", obs_vars, mode, enums={"reaction": ["continue", "replan"]})
+    assert react.parse_salient(answer(body, schema)) in ("continue", "replan")
 
     now = dt.datetime(2023, 2, 13, 9, 0)
     routine = Action("reading", places[2], now + dt.timedelta(minutes=30))
