@@ -193,18 +193,25 @@ def _shape(blocks: list[dict], places: list[str], home: str, rng: random.Random,
         s = start if start is not None else 8 * 60
         blocks = [{"start": s, "end": end if end is not None else s + 8 * 60, "activity": "going about the day",
                    "place": home}]
+    while len(blocks) > hi:  # merge: two neighbours at one place first, else the shortest block into the next
+        same = [k for k in range(1, len(blocks) - 1) if blocks[k]["place"] == blocks[k + 1]["place"]]
+        if same:
+            k = min(same, key=lambda k: blocks[k + 1]["end"] - blocks[k]["start"])
+            a, b = blocks[k], blocks[k + 1]
+            blocks[k:k + 2] = [dict(a, end=b["end"], activity=words(f"{a['activity']}, then {b['activity']}", 60))]
+        else:
+            k = min(range(1, len(blocks) - 1), key=lambda k: blocks[k]["end"] - blocks[k]["start"])
+            blocks[k:k + 2] = [dict(blocks[k + 1], start=blocks[k]["start"])]
     errand_at = [p for p in places if p.split(":")[0] != home.split(":")[0]]
-    free = [k for k, b in enumerate(blocks) if b["place"] == home and b["end"] - b["start"] >= 120]
-    if errand_at and free and rng.random() < 0.4:  # an errand out of a long stretch at home
-        i = free[-1]
+    free = [k for k, b in enumerate(blocks) if b["place"] == home and b["end"] - b["start"] >= 120
+            and 9 * 60 <= b["start"] + (b["end"] - b["start"]) // 2 <= 20 * 60]
+    if errand_at and free and len(blocks) + 2 <= hi and rng.random() < 0.4:  # an errand out of a long stretch at home
+        i = rng.choice(free)
         b = blocks[i]
         mid = b["start"] + (b["end"] - b["start"]) // 2
         out = {"start": mid, "end": min(b["end"], mid + rng.choice((30, 45, 60))), "activity": rng.choice(ERRANDS),
                "place": rng.choice(errand_at)}
         blocks[i:i + 1] = [dict(b, end=mid), out] + ([dict(b, start=out["end"])] if out["end"] < b["end"] else [])
-    while len(blocks) > hi:  # merge the shortest block into its neighbour
-        i = min(range(len(blocks) - 1), key=lambda k: blocks[k]["end"] - blocks[k]["start"])
-        blocks[i:i + 2] = [dict(blocks[i + 1], start=blocks[i]["start"])]
     while len(blocks) < lo:  # split the longest block in two
         i = max(range(len(blocks)), key=lambda k: blocks[k]["end"] - blocks[k]["start"])
         b = blocks[i]
@@ -233,6 +240,42 @@ def words(text: str, n: int) -> str:
     return text[:n + 1].rsplit(" ", 1)[0].rstrip(",;") or text[:n]
 
 
+GOING = re.compile(rf"^(?P<who>.+?) is (?:going to|hosting) (?:the|a|an) (?P<name>.+?) at (?P<where>.+?) on "
+                   rf"(?P<day>\w+ \w+ \d+)(?:, \d{{4}})?,? (?:at {HHMM}|from {HHMM} to {HHMM})")
+
+
+def _events(memories: list[str], name: str, today: str, places: list[str]) -> list[dict]:
+    """Blocks for the events of ``today`` its memories say ``name`` goes to or hosts (in the
+    project's own phrasing: "… is going to the … at PLACE on Monday February 13 at 17:00")."""
+    out = []
+    for line in memories:
+        m = GOING.match(line)
+        if not m or m.group("who") != name or m.group("day") not in today:
+            continue
+        at = [p for p in places if p.split(":")[0] == m.group("where")]
+        if not at:
+            continue
+        start = minutes(m.group(5) or m.group(6))
+        end = minutes(m.group(7)) if m.group(7) else start + 120
+        out.append({"start": start, "end": end if end > start else end + 24 * 60,
+                    "activity": words(f"at the {m.group('name')}", 60), "place": at[0]})
+    return out
+
+
+def _insert(blocks: list[dict], new: dict) -> list[dict]:
+    """``blocks`` with ``new`` put in, cutting what it overlaps."""
+    out = []
+    for b in blocks:
+        if b["end"] <= new["start"] or b["start"] >= new["end"]:
+            out.append(b)
+            continue
+        if b["start"] < new["start"]:
+            out.append(dict(b, end=new["start"]))
+        if b["end"] > new["end"]:
+            out.append(dict(b, start=new["end"]))
+    return sorted(out + [new], key=lambda b: b["start"])
+
+
 def plan_day(body: dict, rng: random.Random) -> dict:
     text, schema = user_text(body), schema_of(body)
     places = enum_at(schema, "blocks.place") or section(text, "knows:")
@@ -248,10 +291,17 @@ def plan_day(body: dict, rng: random.Random) -> dict:
     if up == 8 * 60 or up == 6 * 60 + 30:  # a late or early riser: somewhere near the edge
         up += rng.choice((0, 5, 10, 20)) * (-1 if up == 8 * 60 else 1)
     usual = [dict(b) for b in routine]
-    if usual and usual[0]["start"] > up:
+    if usual and up < usual[0]["start"] <= up + 45:  # up a little early: the usual first block starts then
         usual[0]["start"] = up
-    if not usual or usual[0]["start"] > up:
-        usual.insert(0, {"start": up, "end": up + 30, "activity": rng.choice(GETTING_UP), "place": home})
+    elif not usual or usual[0]["start"] > up:  # up earlier than usual: time to get ready first
+        usual.insert(0, {"start": up, "end": usual[0]["start"] if usual else up + 30,
+                         "activity": rng.choice(GETTING_UP), "place": home})
+    me = re.search(r"(.+?) usually wakes at", text)
+    today = re.search(r"Today is (.+?)\.", text)
+    for ev in _events(section(text, "matters today:"), me.group(1).split(". ")[-1] if me else "",
+                      today.group(1) if today else "", places):
+        if up <= ev["start"] < sleep:
+            usual = _insert(usual, dict(ev, end=min(ev["end"], sleep)))
     blocks = _shape(usual, places, home, rng, start=up, end=sleep)
     return {"wake": clock(up), "blocks": blocks}
 
@@ -264,6 +314,12 @@ def replan(body: dict, rng: random.Random) -> dict:
     if sleep <= now:
         sleep += 24 * 60
     rest = _blocks(section(text, "rest of today:"))
+    me = re.search(r"(.+?) goes to bed at", text)
+    today = re.search(r"It is \d{1,2}:\d{2} on (.+?)\.", text)
+    for ev in _events(section(text, "matters now:"), me.group(1).split(". ")[-1] if me else "",
+                      today.group(1) if today else "", places):
+        if now <= ev["start"] < sleep and not any(b["activity"] == ev["activity"] for b in rest):
+            rest = _insert(rest, dict(ev, end=min(ev["end"], sleep)))
     home = rest[-1]["place"] if rest else (places[0] if places else "home")
     blocks = _shape(rest, places, home, rng, lo=2, hi=8, start=now, end=sleep)
     wake = re.search(rf"usually wakes at {HHMM}", text)
