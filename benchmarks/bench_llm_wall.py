@@ -5,9 +5,16 @@ against :class:`~smallville.llm.testing.LoopbackServer` answering every request 
 ``--latency`` seconds (0.5 by default), ``--embedder hashing``. Prints the requests sent, the
 wall time, the effective parallelism (requests × latency / wall; goal ≥ 8, one request at a time
 is ≤ 1), tokens per resident per game day and decisions per resident per game day (goal ≤ 60),
-and the run's digest (the same for every latency: see docs/THROUGHPUT.md).
+the share of prompt tokens a server with automatic prefix caching would serve from its cache,
+decisions and fallbacks by decision, retries, and the run's digest (the same for every latency:
+see docs/THROUGHPUT.md).
+
+``--answers plausible`` (the default): the server answers like a model would
+(:mod:`smallville.llm.plausible`: day plans that follow the usual day, a few steps per block,
+ratings, conversations of 3–6 lines…), every answer valid — a town-like workload.
 
     PYTHONPATH=$PWD python benchmarks/bench_llm_wall.py [--hours 2] [--latency 0.5] [--world worlds/town.yaml]
+                                                        [--answers plausible|sample|valid] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from smallville.llm.plausible import plausible  # noqa: E402
 from smallville.llm.testing import LoopbackServer  # noqa: E402
 from smallville.store.runstore import RunReader  # noqa: E402
 
@@ -35,16 +43,19 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.5, help="server latency per request, seconds")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", help="write the run here (default: a temporary directory)")
-    ap.add_argument("--answers", choices=("sample", "valid"), default="sample",
-                    help="sample: the server answers in json_schema mode, where the strict schema it sees lacks "
-                         "patterns and array bounds, so many answers fail validation and are retried with backoff; "
-                         "valid: the server refuses json_schema (as llama.cpp's does), the schema travels in the "
-                         "prompt and every answer is schema-valid (no retries: latency is the server's alone)")
+    ap.add_argument("--answers", choices=("plausible", "sample", "valid"), default="plausible",
+                    help="plausible: answers like a model's, all valid (smallville.llm.plausible); "
+                         "sample: the server answers in json_schema mode with a schema-shaped sample, where the "
+                         "strict schema it sees lacks patterns and array bounds, so many answers fail validation and "
+                         "are retried with backoff; valid: the server refuses json_schema (as llama.cpp's does), "
+                         "the schema travels in the prompt and every sample is schema-valid (but every plan is "
+                         "one block at 09:00)")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     out = Path(args.keep) if args.keep else Path(tmp.name) / "run"
     refuse = ("json_schema",) if args.answers == "valid" else ()
-    with LoopbackServer(latency_s=args.latency, refuse=refuse) as srv:
+    answer = plausible if args.answers == "plausible" else None
+    with LoopbackServer(latency_s=args.latency, refuse=refuse, answer=answer, prefix_cache=True) as srv:
         env = {**os.environ, "SMALLVILLE_LLM_BASE_URL": srv.base_url, "OPENAI_API_KEY": "sk-loopback",
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         cmd = [sys.executable, "-m", "smallville", "run", args.world, "--llm", "openai", "--embedder", "hashing",
@@ -60,29 +71,37 @@ def main() -> int:
         requests = len([r for r in srv.requests if r["fault"] != "refused"])
     reader = RunReader(out)
     try:
+        con = reader.con
         last = reader.last_tick()
         digest = reader.tick_info(last)["digest"]
         usage = reader.llm_usage()
-        residents = len(reader.con.execute("SELECT id FROM agents").fetchall())
-        decisions = reader.con.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
-        fallbacks = reader.con.execute("SELECT COUNT(*) FROM decisions WHERE fallback").fetchone()[0]
+        residents = len(con.execute("SELECT id FROM agents").fetchall())
+        by_name = con.execute("SELECT name, COUNT(*), COALESCE(SUM(fallback), 0) FROM decisions GROUP BY name "
+                              "ORDER BY COUNT(*) DESC, name").fetchall()
+        retries = con.execute("SELECT COUNT(*) FROM llm_calls WHERE attempt > 0").fetchone()[0]
+        failed = con.execute("SELECT COALESCE(error_kind, '?'), COUNT(*) FROM llm_calls WHERE error IS NOT NULL "
+                             "GROUP BY error_kind ORDER BY COUNT(*) DESC").fetchall()
         try:
-            cached = reader.con.execute("SELECT COALESCE(SUM(cached_tokens), 0) FROM llm_calls").fetchone()[0]
+            cached = con.execute("SELECT COALESCE(SUM(cached_tokens), 0) FROM llm_calls").fetchone()[0]
         except sqlite3.OperationalError:  # a store from before cached prompt tokens were recorded
             cached = None
     finally:
         reader.close()
     days = args.hours / 24
     tokens = usage["tokens_in"] + usage["tokens_out"]
+    decisions = sum(n for _, n, _ in by_name)
+    fallbacks = sum(f for _, _, f in by_name)
     print(f"{Path(args.world).name}, {args.hours:g} game hours ({last} ticks), server latency {args.latency:g} s, "
           f"{args.answers} answers")
     print(f"requests {requests}, wall {wall:.1f} s, effective parallelism {requests * args.latency / wall:.2f} "
           f"(requests × latency / wall; goal ≥ 8)")
+    share = f", {cached / usage['tokens_in']:.1%} of them cached" if cached is not None and usage["tokens_in"] else ""
     print(f"tokens per resident per game day {tokens / residents / days:,.0f} "
-          f"({usage['tokens_in']} in{'' if cached is None else f', {cached} of them cached'}, "
-          f"{usage['tokens_out']} out)")
+          f"({usage['tokens_in']} in{share}, {usage['tokens_out']} out; prefix cache of 16-token blocks)")
     print(f"decisions per resident per game day {decisions / residents / days:.1f} (goal ≤ 60; "
           f"{decisions} decisions, {fallbacks} fallbacks)")
+    print("by decision (decisions, fallbacks): " + ", ".join(f"{n} {c} ({f})" for n, c, f in by_name))
+    print(f"retries {retries}; failed attempts: " + (", ".join(f"{k} {n}" for k, n in failed) or "none"))
     print(f"digest {digest}")
     return 0
 

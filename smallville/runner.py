@@ -402,6 +402,27 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
             pass
 
     inbox = InboxPoll(writer.dir, engine)
+    shown: list[dt.datetime] = []  # the game time of the last tick shown
+
+    def show(refresh: bool) -> None:
+        """The bar's postfix: game time, LLM totals and, with a model, the requests in flight and the
+        effective parallelism (the finished requests' wall time over the wall time since the start)."""
+        u = stack.usage if stack is not None else None
+        llm = (f"llm calls {u.calls} cached {u.cache_hits} tokens {u.tokens_in}+{u.tokens_out} errors {u.errors}"
+               if u else "llm calls 0 tokens 0")
+        if u is not None and (u.calls or u.in_flight):  # a model is asked (not the rules, not a replay)
+            llm += f" | in flight {u.in_flight}, parallelism {u.busy_s / max(1e-9, time.perf_counter() - t0):.1f}"
+        when = shown[-1]
+        bar.set_postfix_str(f"{weekday(when)[:3]} {when:%Y-%m-%d %H:%M} | {llm}", refresh=refresh)
+
+    async def refresher() -> None:
+        """Twice a second while a tick waits on its requests (the bar otherwise moves only per tick)."""
+        while True:
+            await asyncio.sleep(0.5)
+            if shown and time.perf_counter() - last_post >= 0.5:
+                show(refresh=True)
+
+    ticker = asyncio.ensure_future(refresher()) if not quiet and stack is not None else None
 
     def on_tick(rec: TickRecord) -> bool:
         nonlocal last_post, spent
@@ -416,15 +437,16 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
             spent = stack.budget.spent
         if not quiet and (now - last_post > 0.5 or spent or rec.tick >= stop):
             last_post = now
-            u = stack.usage if stack is not None else None
-            llm = (f"llm calls {u.calls} cached {u.cache_hits} tokens {u.tokens_in}+{u.tokens_out} errors {u.errors}"
-                   if u else "llm calls 0 tokens 0")
-            bar.set_postfix_str(f"{weekday(rec.time)[:3]} {rec.time:%Y-%m-%d %H:%M} | {llm}", refresh=False)
+            shown[:] = [rec.time]
+            show(refresh=False)
         return spent is not None or signals > 0
 
     try:
         await engine.run(stop, on_tick)
     finally:
+        if ticker is not None:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
         inbox.close()
         for sig in installed:
             loop.remove_signal_handler(sig)

@@ -4,7 +4,9 @@
   that answers ``/v1/chat/completions`` with schema-shaped answers after an optional
   latency, and injects faults: timeouts, 429, 500, malformed JSON (in the content or the
   whole body), empty content and wrong-schema JSON. It can refuse ``json_schema`` the way
-  llama-cpp-python's server does, and keeps every request it saw.
+  llama-cpp-python's server does, and keeps every request it saw. ``answer=plausible``
+  (:mod:`smallville.llm.plausible`) answers like a model would; ``prefix_cache=True`` reports
+  the prompt tokens a server with automatic prefix caching would serve from its cache.
 * :class:`LlamaServer` — ``python -m llama_cpp.server`` on the packaged SmolLM2 model,
   started on a free port and stopped again.
 """
@@ -25,6 +27,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
+
+from smallville.llm.plausible import PrefixCache, messages_text, plausible, tokens  # noqa: F401  (plausible: re-exported)
 
 FAULTS = ("timeout", "rate_limit", "server_error", "malformed", "bad_body", "empty", "wrong_schema")
 
@@ -77,14 +81,22 @@ class LoopbackServer:
     ``response_format`` types answered with llama.cpp's HTTP 500 "unsupported" error.
     ``echo_auth`` puts the request's Authorization header into error bodies (to prove the
     key is scrubbed from what is recorded). ``latency_s`` is seconds before each answer, or a
-    callable ``index -> seconds`` (a random latency per request). ``cached_tokens`` is reported
-    as ``usage.prompt_tokens_details.cached_tokens`` (a server with a prefix cache) when given."""
+    callable ``index -> seconds`` (a random latency per request). ``answer`` is a callable
+    ``body -> value`` (:func:`~smallville.llm.plausible.plausible` answers like a model), by
+    default :func:`sample` of the request's schema. ``usage`` counts about four characters a
+    token (the prompt's messages in, the answer out). ``cached_tokens`` is reported as
+    ``usage.prompt_tokens_details.cached_tokens`` (a server with a prefix cache) when given;
+    ``prefix_cache=True`` reports instead what a server with automatic prefix caching would have
+    cached of each prompt (:class:`~smallville.llm.plausible.PrefixCache`: the longest run of
+    leading 16-token blocks an earlier prompt shared)."""
 
     def __init__(self, latency_s: float | Callable[[int], float] = 0.0, faults: Callable[[int], str | None] | None = None,
                  hang_s: float = 2.0, refuse: tuple[str, ...] = (), answer: Callable[[dict], Any] | None = None,
-                 echo_auth: bool = False, model: str = "loopback-model", cached_tokens: int | None = None):
+                 echo_auth: bool = False, model: str = "loopback-model", cached_tokens: int | None = None,
+                 prefix_cache: bool = False):
         self.latency_s = latency_s
         self.cached_tokens = cached_tokens
+        self.prefix_cache = PrefixCache() if prefix_cache else None
         self.faults = faults or (lambda i: None)
         self.hang_s = hang_s
         self.refuse = set(refuse)
@@ -191,12 +203,18 @@ class LoopbackServer:
                     content = ""
                 elif fault == "wrong_schema":
                     content = json.dumps({"what": "something else", "minutes": "soon"})
+                prompt = messages_text(body)
+                tin, tout = tokens(prompt), tokens(content)
                 reply = {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": int(time.time()),
                          "model": body.get("model", server.model),
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                                       "finish_reason": "stop"}],
-                         "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70}}
-                if server.cached_tokens is not None:
+                         "usage": {"prompt_tokens": tin, "completion_tokens": tout, "total_tokens": tin + tout}}
+                if server.prefix_cache is not None:
+                    with server._lock:
+                        cached = server.prefix_cache.add(prompt)
+                    reply["usage"]["prompt_tokens_details"] = {"cached_tokens": min(cached, tin)}
+                elif server.cached_tokens is not None:
                     reply["usage"]["prompt_tokens_details"] = {"cached_tokens": server.cached_tokens}
                 self._send(200, json.dumps(reply).encode())
 
