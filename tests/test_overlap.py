@@ -39,15 +39,15 @@ class Slow:
         self.backend, self.model = inner.backend, inner.model
 
     async def complete(self, request):
-        await asyncio.sleep(self.delay())
+        await asyncio.sleep(self.delay(request))
         return await self.inner.complete(request)
 
 
-def simulate(delay, ticks=720):
+def simulate(delay, ticks=720, world=SMALL):
     """The small world with a scripted model (ratings and steps answered, every other decision
     falls back to the rules) answering after ``delay()``; returns (digest, decisions, ticks at
     whose end an answer of work for later was still under way, kinds of work seen)."""
-    w = load_world(SMALL)
+    w = load_world(world)
     lm = by_decision({"rate_importance": ratings, "decompose": steps})
     decider = Decider(Structured(Slow(lm, delay)))
     mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
@@ -68,14 +68,30 @@ def simulate(delay, ticks=720):
 
 def test_work_for_later_overlaps_ticks_and_never_depends_on_arrival():
     rng = random.Random(4)
-    now = simulate(lambda: 0.0)
-    slow = simulate(lambda: 0.03)
-    jitter = simulate(lambda: rng.uniform(0.0, 0.06))
-    assert now[0] == slow[0] == jitter[0]  # the digest covers every state, memory change and work under way
-    assert now[1] == slow[1] == jitter[1]  # the same decisions, recorded at the same ticks
+    now = simulate(lambda req: 0.0)
+    slow = simulate(lambda req: 0.03)
+    jitter = simulate(lambda req: rng.uniform(0.0, 0.06))
+    # plans slow, the rest at once, and the other way round: the work that concurrent calls start
+    # is ordered by the calls, never by which answer came first
+    skew = simulate(lambda req: 0.05 if req.decision == "plan_day" else 0.0)
+    wiks = simulate(lambda req: 0.0 if req.decision == "plan_day" else 0.05)
+    assert now[0] == slow[0] == jitter[0] == skew[0] == wiks[0]  # the digest covers every state and work under way
+    assert now[1] == slow[1] == jitter[1] == skew[1] == wiks[1]  # the same decisions, recorded at the same ticks
     assert {"rating", "steps", "plan"} <= slow[3]
     assert len(slow[2]) >= 5 and len(jitter[2]) >= 5  # ticks went by while answers were under way
     assert not any(fallback for *_, name, fallback in slow[1] if name in ("rate_importance", "decompose"))
+
+
+def test_the_order_answers_come_back_in_never_orders_the_work():
+    """Residents awake at the town's first tick plan, decompose and start work for later after
+    answers of their own: answers that come back in opposite orders start it in opposite orders,
+    and the run is the same (work is ordered by the engine's calls)."""
+    def by_name(flip):
+        return lambda req: 0.04 * ((int(hashlib.md5(req.agent.encode()).hexdigest(), 16) + flip) % 2)
+
+    one = simulate(by_name(0), ticks=60, world=ROOT / "worlds" / "town.yaml")
+    other = simulate(by_name(1), ticks=60, world=ROOT / "worlds" / "town.yaml")
+    assert one[0] == other[0] and one[1] == other[1]
 
 
 def test_cli_run_a_resident_wakes_with_the_plan_made_in_the_night(tmp_path):

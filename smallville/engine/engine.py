@@ -89,7 +89,7 @@ class Job:
     kind: str
     payload: dict
     due: int
-    seq: int
+    seq: list[int]  # [number of the context that started it, its rank among that call's work]
     decisions: list[dict] = field(default_factory=list)  # the decisions it took, recorded at ``due``
     events: list[dict] = field(default_factory=list)  # events its work emitted, recorded at ``due``
     task: Any = None  # the asyncio task doing the work (None once restored from a checkpoint)
@@ -104,7 +104,7 @@ class Job:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Job":
-        return cls(str(d["agent"]), str(d["kind"]), dict(d["payload"]), int(d["due"]), int(d["seq"]),
+        return cls(str(d["agent"]), str(d["kind"]), dict(d["payload"]), int(d["due"]), [int(x) for x in d["seq"]],
                    list(d.get("decisions", [])), list(d.get("events", [])), None, d.get("value"))
 
 
@@ -197,7 +197,8 @@ class Engine:
         self.schedule: dict[int, list[dict]] = {}
         self.barrier = max(1, self.clock.ticks_in(BARRIER_SECONDS))
         self._jobs: list[Job] = []  # work for later under way, in start order
-        self._seq = 0
+        self._seq = 0  # contexts made so far: the first part of a work's seq
+        self._started: dict[int, int] = {}  # context number -> work started by its call so far (this tick)
         if snapshot is not None and snapshot.later:
             self._jobs = [Job.from_dict(j) for j in snapshot.later["jobs"]]
             self._seq = int(snapshot.later["seq"])
@@ -335,7 +336,7 @@ class Engine:
             ctxs.append(DecisionContext(state=self.residents[a.name], rng=random.Random(int.from_bytes(seed, "little")),
                                         decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
                                         stream=self.memory.view(a.name, tick), backend=self.decider.backend,
-                                        defer=functools.partial(self._later, a.name, tick)))
+                                        defer=self._deferrer(a.name, tick)))
 
         async def one(obs: Observation, ctx: DecisionContext) -> None:
             async with sem:
@@ -356,7 +357,7 @@ class Engine:
         return DecisionContext(state=self.residents[a.name], rng=random.Random(self.rng.getrandbits(64)),
                                decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
                                stream=self.memory.view(a.name, tick) if self.memory is not None else None,
-                               backend=self.decider.backend, defer=functools.partial(self._later, a.name, tick))
+                               backend=self.decider.backend, defer=self._deferrer(a.name, tick))
 
     async def _calls(self, calls: list[tuple[AgentState, Callable[[DecisionContext], Any]]], tick: int,
                      events: list[dict]) -> list[Any]:
@@ -374,14 +375,24 @@ class Engine:
         return out
 
     # ------------------------------------------------------------------ work for later
-    def _later(self, agent: str, tick: int, item: Later, ctx: DecisionContext) -> None:
+    def _deferrer(self, agent: str, tick: int) -> Callable[[Later, DecisionContext], None]:
+        """The ``defer`` of a policy call's context. Contexts are numbered in the order the engine
+        makes them (a fixed order), and the work a call starts in the order it starts it, so the
+        work's ``seq`` never depends on which concurrent call got its answers first."""
+        order = self._seq
+        self._seq += 1
+        self._started[order] = 0
+        return functools.partial(self._later, agent, tick, order)
+
+    def _later(self, agent: str, tick: int, order: int, item: Later, ctx: DecisionContext) -> None:
         """Start work for later (see the module doc) and fix the tick its outcome is taken at."""
         limit = tick + max(1, self.clock.ticks_in(LATER_SECONDS))
         if item.by is not None:  # before the tick it is needed at
             limit = min(limit, math.ceil((item.by - self.clock.start).total_seconds() / self.clock.tick_seconds) - 1)
         barrier = -(-tick // self.barrier) * self.barrier  # the next barrier (this tick when it is one)
-        job = Job(agent, item.kind, item.payload, max(tick, min(limit, barrier)), self._seq, events=ctx.events)
-        self._seq += 1
+        job = Job(agent, item.kind, item.payload, max(tick, min(limit, barrier)), [order, self._started[order]],
+                  events=ctx.events)
+        self._started[order] += 1
 
         async def work() -> Any:
             _LATER_DECISIONS.set(job.decisions)
@@ -402,7 +413,7 @@ class Engine:
             await asyncio.wait(waiting)
         taken = set(map(id, due))
         self._jobs = [j for j in self._jobs if id(j) not in taken]
-        for job in due:
+        for job in sorted(due, key=lambda j: j.seq):
             value = job.result()
             seed = hashlib.blake2b(f"{self.state.digest}:{job.agent}:later:{job.seq}".encode(), digest_size=8).digest()
             ctx = DecisionContext(state=self.residents[job.agent], rng=random.Random(int.from_bytes(seed, "little")),
@@ -440,6 +451,7 @@ class Engine:
         tick = st.tick + 1
         now = self.clock.time_at(tick)
         self._decisions = decisions = []
+        self._started = {}
         events: list[dict] = []
         self._objects = self._objects_in_use()
         applied = await self._apply_commands(tick, now, events)
@@ -501,7 +513,7 @@ class Engine:
             ctx = DecisionContext(state=self.residents[a.name], rng=random.Random(int.from_bytes(seed, "little")),
                                   decide=functools.partial(self.decider.decide, agent=a.name, tick=tick),
                                   stream=self.memory.view(a.name, tick) if self.memory is not None else None,
-                                  backend=self.decider.backend, defer=functools.partial(self._later, a.name, tick))
+                                  backend=self.decider.backend, defer=self._deferrer(a.name, tick))
             await self.policy.hear(self.observe(a, tick, now), ctx, cmd["text"], cmd["kind"], cmd.get("facts"))
             events += [{"agent": a.name, **e} for e in ctx.events]
             applied.append({k: cmd.get(k) for k in ("agent", "kind", "text", "facts", "source")})
@@ -718,7 +730,7 @@ class Engine:
             self._rng_dirty = False
         hidden = [[a.name, a.goal, len(a.path), a.action_start, a.action_end, a.object, a.object_state, a.asleep]
                   for a in st.agents]
-        later = [[j.agent, j.kind, j.due, j.seq, j.payload] for j in self._jobs]  # what is under way, not its answers
+        later = sorted([j.seq, j.agent, j.kind, j.due, j.payload] for j in self._jobs)  # what is under way, not answers
         parts = [canonical([hidden, st.conversations, sorted(st.talked.items()), st.conversation_count, later]),
                  b"".join(self._mind_digest[a.name] + self._perceived_digest[a.name] for a in st.agents),
                  self._rng_digest]
@@ -755,7 +767,8 @@ class Engine:
         if any(j.task is not None and not j.task.done() for j in self._jobs):
             raise RuntimeError("snapshot with work for later still waiting for answers: await quiesce() first")
         self.state.rng_state = rng_to_state(self.rng)
-        later = {"seq": self._seq, "jobs": json.loads(json.dumps([j.to_dict() for j in self._jobs]))}
+        jobs = sorted(self._jobs, key=lambda j: j.seq)
+        later = {"seq": self._seq, "jobs": json.loads(json.dumps([j.to_dict() for j in jobs]))}
         return Snapshot(WorldState.from_dict(json.loads(self.state.to_json())),
                         {n: ResidentState.from_dict(s.to_dict()) for n, s in self.residents.items()}, later=later)
 
