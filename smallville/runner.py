@@ -158,7 +158,8 @@ def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: in
     A run stopped at a tick boundary (done, out of budget, or a first Ctrl-C / SIGTERM, which
     lets the tick under way finish) gets a checkpoint there. A tick cut short (a second Ctrl-C)
     was never recorded: nothing of it is written, not even a checkpoint, and ``run --resume``
-    goes on from the last checkpoint. Raises KeyboardInterrupt after closing when interrupted."""
+    goes on from the last checkpoint — as after a second Ctrl-C while a stopping run waits for
+    the answers of its work under way (a checkpoint holds them). Raises KeyboardInterrupt after closing when interrupted."""
     status = "interrupted"
     signalled = False
     try:
@@ -173,7 +174,7 @@ def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: in
         signalled = True
     finally:
         st = engine.state
-        if not engine.in_tick:
+        if not engine.in_tick and engine.answered:  # (a second Ctrl-C while waiting for answers: no checkpoint)
             if memory is not None:  # the vectors still waiting for a batch
                 writer.record_memory(memory.drain(final=True))
             writer.checkpoint(st.tick, snapshot_json(engine))

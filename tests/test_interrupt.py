@@ -20,7 +20,7 @@ from smallville.llm.testing import LoopbackServer
 from smallville.store.runstore import RunReader
 
 WORLD = "worlds/small.yaml"
-HOURS = "0.5"
+HOURS = "1.5"
 
 
 def command(out, *extra):
@@ -62,7 +62,7 @@ def test_three_interrupts_mid_decision_then_resume_equal_one_uninterrupted_run(t
         r = subprocess.run(command(full), cwd=ROOT, env=env(srv), capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr
         target, want, _ = last(full)
-        assert target == 180
+        assert target == 540
 
         out = tmp_path / "cut"
         cuts = [(signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGTERM, 1)]  # graceful, at once, graceful

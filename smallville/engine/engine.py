@@ -433,6 +433,11 @@ class Engine:
             await asyncio.wait(waiting)
 
     @property
+    def answered(self) -> bool:
+        """Whether every work for later under way has its answer (a snapshot needs them)."""
+        return all(j.task is None or j.task.done() for j in self._jobs)
+
+    @property
     def later(self) -> list[Job]:
         """Work for later under way, in start order."""
         return list(self._jobs)
@@ -764,7 +769,7 @@ class Engine:
         Only at a tick boundary: during a step the state is half-applied."""
         if self.in_tick:
             raise RuntimeError("snapshot during a tick: the state is half-applied")
-        if any(j.task is not None and not j.task.done() for j in self._jobs):
+        if not self.answered:
             raise RuntimeError("snapshot with work for later still waiting for answers: await quiesce() first")
         self.state.rng_state = rng_to_state(self.rng)
         jobs = sorted(self._jobs, key=lambda j: j.seq)
