@@ -451,7 +451,8 @@ def converse_turn(body: dict, rng: random.Random) -> dict:
 # ---------------------------------------------------------------- facts in words
 
 
-ACCEPTS = re.compile(r"\b(I'll be there|count me in|I'd love to|I'll go|I think I'll go|happy to come|I'll come)\b", re.I)
+ACCEPTS = re.compile(r"\b(I'll be there|count me in|I'd love to|I'll go|I think I'll go|happy to come|I'll come)\b",
+                     re.I)
 DECLINES = re.compile(r"\b(can't make it|cannot make it|don't think I can|don't think I'll go|won't be able|I'm busy|"
                       r"busy at that time)\b", re.I)
 HOSTING = re.compile(r"(?:\b(?P<who>I'm|I am|[A-Z][\w'-]+(?: [A-Z][\w'-]+)?) (?:is |am |are )?)?"
@@ -588,7 +589,8 @@ def next_action(body: dict, rng: random.Random) -> dict:
     m = re.search(r"routine says: (.+) at (.+)\.\n", text)
     activity, place = (m.group(1), m.group(2)) if m else ("going about the day", "")
     places = enum_at(schema, "place") or [place]
-    return {"activity": activity[:60], "place": closest(place, places), "emoji": rng.choice(("🙂", "📚", "☕", "🚶")),
+    return {"activity": activity[:60], "place": closest(place, places),
+            "emoji": rng.choice(("🙂", "📚", "☕", "🚶")),
             "minutes": rng.choice((15, 30, 45, 60, 90))}
 
 
