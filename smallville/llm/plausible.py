@@ -286,7 +286,7 @@ def plan_day(body: dict, rng: random.Random) -> dict:
     routine = _blocks(section(text, "usual day:"))
     home = routine[0]["place"] if routine else (places[0] if places else "home")
     # a wake-up between 06:30 and 08:00, within 90 minutes of the usual one
-    up = wake + rng.choice((-15, -10, 0, 0, 0, 10, 15, 20, 30))
+    up = round((wake + rng.choice((-15, -10, 0, 0, 0, 10, 15, 20, 30))) / 5) * 5
     up = min(max(up, 6 * 60 + 30, wake - 90), 8 * 60, wake + 90)
     if up == 8 * 60 or up == 6 * 60 + 30:  # a late or early riser: somewhere near the edge
         up += rng.choice((0, 5, 10, 20)) * (-1 if up == 8 * 60 else 1)
