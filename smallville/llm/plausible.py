@@ -286,7 +286,7 @@ def plan_day(body: dict, rng: random.Random) -> dict:
     routine = _blocks(section(text, "usual day:"))
     home = routine[0]["place"] if routine else (places[0] if places else "home")
     # a wake-up between 06:30 and 08:00, within 90 minutes of the usual one
-    up = wake + rng.choice((-15, -10, 0, 0, 0, 10, 15, 20, 30))
+    up = round((wake + rng.choice((-15, -10, 0, 0, 0, 10, 15, 20, 30))) / 5) * 5
     up = min(max(up, 6 * 60 + 30, wake - 90), 8 * 60, wake + 90)
     if up == 8 * 60 or up == 6 * 60 + 30:  # a late or early riser: somewhere near the edge
         up += rng.choice((0, 5, 10, 20)) * (-1 if up == 8 * 60 else 1)
@@ -451,7 +451,8 @@ def converse_turn(body: dict, rng: random.Random) -> dict:
 # ---------------------------------------------------------------- facts in words
 
 
-ACCEPTS = re.compile(r"\b(I'll be there|count me in|I'd love to|I'll go|I think I'll go|happy to come|I'll come)\b", re.I)
+ACCEPTS = re.compile(r"\b(I'll be there|count me in|I'd love to|I'll go|I think I'll go|happy to come|I'll come)\b",
+                     re.I)
 DECLINES = re.compile(r"\b(can't make it|cannot make it|don't think I can|don't think I'll go|won't be able|I'm busy|"
                       r"busy at that time)\b", re.I)
 HOSTING = re.compile(r"(?:\b(?P<who>I'm|I am|[A-Z][\w'-]+(?: [A-Z][\w'-]+)?) (?:is |am |are )?)?"
@@ -588,7 +589,8 @@ def next_action(body: dict, rng: random.Random) -> dict:
     m = re.search(r"routine says: (.+) at (.+)\.\n", text)
     activity, place = (m.group(1), m.group(2)) if m else ("going about the day", "")
     places = enum_at(schema, "place") or [place]
-    return {"activity": activity[:60], "place": closest(place, places), "emoji": rng.choice(("🙂", "📚", "☕", "🚶")),
+    return {"activity": activity[:60], "place": closest(place, places),
+            "emoji": rng.choice(("🙂", "📚", "☕", "🚶")),
             "minutes": rng.choice((15, 30, 45, 60, 90))}
 
 

@@ -28,7 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
-from smallville.llm.plausible import PrefixCache, messages_text, plausible, tokens  # noqa: F401  (plausible: re-exported)
+# plausible is re-exported: LoopbackServer(answer=plausible)
+from smallville.llm.plausible import PrefixCache, messages_text, plausible, tokens  # noqa: F401
 
 FAULTS = ("timeout", "rate_limit", "server_error", "malformed", "bad_body", "empty", "wrong_schema")
 
