@@ -139,7 +139,7 @@ def wrap(chosen: Chosen, settings: Any, sink: Callable[[dict], None] | None = No
     if chosen.lm is None:
         raise LLMError("the rules baseline has no language model to wrap")
     usage = Usage()
-    limited = Limit(chosen.lm, settings.concurrency)
+    limited = Limit(chosen.lm, settings.concurrency, usage)
     metered = Metered(Structured(limited), usage)
     b = settings.budget
     budget = Budget(metered, usage, calls=b.calls, tokens=b.tokens, dollars=b.dollars)

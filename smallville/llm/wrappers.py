@@ -78,18 +78,29 @@ class Wrapper:
 
 
 class Limit(Wrapper):
-    """At most ``n`` requests in flight through this wrapper."""
+    """At most ``n`` requests in flight through this wrapper. Given ``usage``, it counts the
+    requests in flight and their wall time there (a request waiting for a slot is not in flight)."""
 
-    def __init__(self, inner: LanguageModel, n: int = 16):
+    def __init__(self, inner: LanguageModel, n: int = 16, usage: "Usage | None" = None):
         super().__init__(inner)
         self.n = n
+        self.usage = usage
         self._sem: asyncio.Semaphore | None = None
 
     async def complete(self, request: Request) -> Response:
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.n)
         async with self._sem:
-            return await self.inner.complete(request)
+            u = self.usage
+            if u is None:
+                return await self.inner.complete(request)
+            u.in_flight += 1
+            t0 = time.perf_counter()
+            try:
+                return await self.inner.complete(request)
+            finally:
+                u.in_flight -= 1
+                u.busy_s += time.perf_counter() - t0
 
 
 class Structured(Wrapper):
@@ -116,8 +127,8 @@ class Usage:
     errors: int = 0
     dollars: float = 0.0
     cached_tokens: int = 0  # prompt tokens the server reported as served from its prefix cache
-    in_flight: int = 0  # requests under way now (for the progress bar)
-    busy_s: float = 0.0  # the sum of every finished request's wall time: / elapsed = effective parallelism
+    in_flight: int = 0  # requests under way now, past the concurrency limit (for the progress bar)
+    busy_s: float = 0.0  # the sum of finished requests' wall time past the limit: / elapsed = effective parallelism
 
     def summary(self) -> dict:
         return {"calls": self.calls, "cache_hits": self.cache_hits, "tokens_in": self.tokens_in,
@@ -153,8 +164,6 @@ class Metered(Wrapper):
                 u.dollars += (resp.tokens_in * self.price[0] + resp.tokens_out * self.price[1]) / 1e6
 
     async def complete(self, request: Request) -> Response:
-        self.usage.in_flight += 1
-        t0 = time.perf_counter()
         try:
             resp = await self.inner.complete(request)
         except LLMFault as f:
@@ -163,9 +172,6 @@ class Metered(Wrapper):
             resp = f.response
             self._count(resp, cached=f.replayed or bool(resp and resp.cached), requests=sent(resp, f))
             raise
-        finally:
-            self.usage.in_flight -= 1
-            self.usage.busy_s += time.perf_counter() - t0
         self._count(resp, resp.cached, sent(resp, None))
         return resp
 
