@@ -183,6 +183,35 @@ def test_limit_bounds_requests_in_flight():
     assert peak == 3
 
 
+def test_limit_serves_what_a_tick_waits_for_before_work_for_later():
+    from smallville.llm.protocol import BACKGROUND
+
+    order = []
+
+    class Logged(FakeLLM):
+        async def complete(self, request):
+            order.append(request.agent)
+            await asyncio.sleep(0.01)
+            return await super().complete(request)
+
+    lm = Limit(Logged(default=GOOD), 1)
+
+    async def ask(agent, background):
+        BACKGROUND.set(background)  # (each gathered coroutine runs in a task of its own context)
+        return await lm.complete(req(agent=agent))
+
+    async def many():
+        first = asyncio.ensure_future(ask("now 1", False))
+        await asyncio.sleep(0)  # it holds the one slot
+        later = [asyncio.ensure_future(ask(f"later {i}", True)) for i in range(2)]
+        await asyncio.sleep(0)
+        now = asyncio.ensure_future(ask("now 2", False))
+        await asyncio.gather(first, *later, now)
+
+    run(many())
+    assert order == ["now 1", "now 2", "later 0", "later 1"]
+
+
 # ---------------------------------------------------------------- the decision
 def persona():
     return load_persona(DATA / "tiny" / "ann.yaml")

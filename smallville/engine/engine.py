@@ -44,6 +44,7 @@ from smallville.cognition.interface import (Action, ConversationView, DecisionCo
 from smallville.cognition.perceive import attend, awake
 from smallville.cognition.state import ResidentState, StateError
 from smallville.errors import RunStoreError
+from smallville.llm.protocol import BACKGROUND
 from smallville.world.clock import Clock
 from smallville.world.pathfinding import Pathfinder
 from smallville.world.sight import Sight
@@ -396,6 +397,7 @@ class Engine:
 
         async def work() -> Any:
             _LATER_DECISIONS.set(job.decisions)
+            BACKGROUND.set(True)  # its requests wait behind those a tick waits for
             return await item.work(ctx)
 
         job.task = asyncio.ensure_future(work())

@@ -4,8 +4,13 @@ concurrency, accounting) wrap it. Nothing outside ``smallville.llm`` and
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+# True in a task doing work whose outcome is not needed at once (the engine's work for later): its
+# requests wait behind the ones a tick is waiting for when the concurrency limit is reached
+BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("smallville_background", default=False)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import heapq
+import itertools
 import json
 import random
 import time
@@ -27,7 +29,7 @@ from typing import Any, Awaitable, Callable
 from smallville.errors import LLMError
 from smallville.llm.answers import check
 from smallville.llm.faults import BUDGET, CONFIG, BudgetExhausted, CallFailed, LLMFault, redact
-from smallville.llm.protocol import LanguageModel, Request, Response
+from smallville.llm.protocol import BACKGROUND, LanguageModel, Request, Response
 
 # US dollars per million tokens (input, output) for named OpenAI models; others cost 0.
 PRICES: dict[str, tuple[float, float]] = {
@@ -78,27 +80,51 @@ class Wrapper:
 
 
 class Limit(Wrapper):
-    """At most ``n`` requests in flight through this wrapper. Given ``usage``, it counts the
-    requests in flight and their wall time there (a request waiting for a slot is not in flight)."""
+    """At most ``n`` requests in flight through this wrapper. When all ``n`` slots are taken, a
+    request a tick waits for goes before work for later (:data:`~smallville.llm.protocol.BACKGROUND`),
+    each in the order it came. Given ``usage``, it counts the requests in flight and their wall
+    time there (a request waiting for a slot is not in flight)."""
 
     def __init__(self, inner: LanguageModel, n: int = 16, usage: "Usage | None" = None):
         super().__init__(inner)
         self.n = n
         self.usage = usage
-        self._sem: asyncio.Semaphore | None = None
+        self._free = n
+        self._waiting: list[tuple[int, int, asyncio.Future]] = []  # heap of (background, order, future)
+        self._order = itertools.count()
+
+    async def _acquire(self) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        fut = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (int(BACKGROUND.get()), next(self._order), fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # handed a slot just as it was cancelled: pass it on
+                self._release()
+            raise
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, _, fut = heapq.heappop(self._waiting)
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self._free += 1
 
     async def complete(self, request: Request) -> Response:
-        if self._sem is None:
-            self._sem = asyncio.Semaphore(self.n)
-        async with self._sem:
-            u = self.usage
-            if u is None:
-                return await self.inner.complete(request)
+        await self._acquire()
+        u = self.usage
+        if u is not None:
             u.in_flight += 1
-            t0 = time.perf_counter()
-            try:
-                return await self.inner.complete(request)
-            finally:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.complete(request)
+        finally:
+            self._release()
+            if u is not None:
                 u.in_flight -= 1
                 u.busy_s += time.perf_counter() - t0
 
