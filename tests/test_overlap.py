@@ -43,7 +43,7 @@ class Slow:
         return await self.inner.complete(request)
 
 
-def simulate(delay, ticks=720, world=SMALL):
+def simulate(delay, ticks=1440, world=SMALL):
     """The small world with a scripted model (ratings and steps answered, every other decision
     falls back to the rules) answering after ``delay()``; returns (digest, decisions, ticks at
     whose end an answer of work for later was still under way, kinds of work seen)."""

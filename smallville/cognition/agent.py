@@ -108,7 +108,6 @@ class AgentPolicy(RulesPolicy):
         yesterday = P.summary(old) if old else ""
         memories: list[str] = []
         if ctx.stream is not None:
-            await importance.settle(persona, ctx)
             memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         events = P.known_events(self._stream_nodes(ctx), persona.name)
         places = P.known_places(persona, ctx.state)
@@ -132,7 +131,6 @@ class AgentPolicy(RulesPolicy):
         yesterday = P.summary(old) if old else ""
         memories: list[str] = []
         if ctx.stream is not None:
-            await importance.settle(persona, ctx)
             memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         events = P.known_events(self._stream_nodes(ctx), persona.name)
         places = P.known_places(persona, ctx.state)
@@ -186,7 +184,6 @@ class AgentPolicy(RulesPolicy):
                 continue
             memories: list[str] = []
             if ctx.stream is not None:
-                await importance.settle(persona, ctx)
                 memories = [r.node.description for r in ctx.stream.retrieve(ev["name"], k=5)]
             choice = await ctx.decide(
                 "react", variables=react.variables(persona, obs, react.salient(persona, obs, plan, ev), memories,
@@ -204,7 +201,6 @@ class AgentPolicy(RulesPolicy):
         keep = [b for b in keep if b["end"] > b["start"]]
         memories: list[str] = []
         if ctx.stream is not None:
-            await importance.settle(persona, ctx)
             memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         places = P.known_places(persona, ctx.state)
         variables = P.plan_variables(persona, day, offset, P.summary({"blocks": keep}), memories, places)
@@ -284,7 +280,6 @@ class AgentPolicy(RulesPolicy):
             return None
         memories: list[str] = []
         if ctx.stream is not None:
-            await importance.settle(persona, ctx)
             memories = [r.node.description for r in ctx.stream.retrieve(other.name, k=5)]
         news = news_for(other.name)
         options = ["continue", "wait"] if other.talking else ["continue", "talk", "wait"]

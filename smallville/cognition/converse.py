@@ -267,8 +267,6 @@ def parse_turn(value: Any, persona: Persona, conv: ConversationView) -> Turn:
 async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> Turn:
     """The speaker's next utterance (decision ``converse_turn``)."""
     stream = ctx.stream
-    if stream is not None:  # its news and what it retrieves are ranked by rated importance
-        await importance.settle(persona, ctx)
     items = news_items(persona.name, stream, ctx.state, conv.partner, obs.now)
     events = P.known_events(stream.nodes, persona.name) if stream is not None else {}
     memories: list[str] = []

@@ -9,13 +9,14 @@ repeated observation costs nothing. Its contract, in full:
   by construction, and nearly half of all observations are one of them.
 - **Every other new memory is added at once, with the rules' score as a provisional
   importance, and waits.** The agent's waiting memories are rated together, in one decision
-  (:func:`settle`) whose ratings are applied at a later tick (work for later, see
-  docs/THROUGHPUT.md: nobody waits for a rating), started at the first of: the oldest has waited ``BATCH_MINUTES`` game minutes
+  (:func:`settle`), at the first of: the oldest has waited ``BATCH_MINUTES`` game minutes
   (checked when the agent next perceives something); the provisional scores bring the sum
-  since the last reflection to the threshold (so a reflection is triggered by rated
-  importance); the agent is about to retrieve from its memory (planning, reacting, a
-  conversation turn, reflecting) — unless it took a rating less than ``GRACE_MINUTES`` ago,
-  in which case that retrieval sees the newest memories' provisional scores. A rating
+  since the last reflection to the threshold — then the rating is awaited, so that a
+  reflection is triggered by, and reflects on, rated importance. Otherwise the rating is work
+  for later (docs/THROUGHPUT.md): its ratings replace the provisional scores at a later tick,
+  and nobody waits for them; a retrieval meanwhile (planning, reacting, a conversation turn)
+  sees the provisional scores. (A retrieval no longer asks for a rating: with the rating taken
+  later it could not see it anyway, and the town's rating decisions fell by a third.) A rating
   replaces the provisional score everywhere: the node, retrieval, the sum since the last
   reflection, the cache, the run store. An agent takes at most one ``rate_importance``
   decision per tick: memories that arrive after it (the end of a conversation) join the
@@ -104,7 +105,7 @@ def rules_importance(agent: str, description: str, kind: str = "observation", *,
 
 
 BATCH_MINUTES = 60  # the longest a memory waits for its rating (game minutes), see the module doc
-GRACE_MINUTES = 10  # a retrieval this soon after a rating does not ask for another
+GRACE_MINUTES = 10  # no second rating this soon after one (see settle)
 
 
 def routine(agent: str, kind: str, description: str, subject: str | None) -> bool:
