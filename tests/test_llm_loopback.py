@@ -66,6 +66,21 @@ def test_structured_output_is_negotiated_once(refuse, mode):
         assert "JSON schema" in srv.requests[-1]["body"]["messages"][-1]["content"]
 
 
+@pytest.mark.parametrize("refuse", [(), ("json_schema",)])
+def test_requests_that_waited_for_the_negotiation_go_together(refuse):
+    """A run's first burst: one request finds the structured-output mode, the others wait for it
+    and then go at once (not one after another)."""
+    with LoopbackServer(latency_s=0.2, refuse=refuse) as srv:
+        backend = OpenAIBackend("m", base_url=srv.base_url, api_key="k", timeout_s=5)
+        req = Request(messages=(Message("user", "What now? JSON please."),), schema=SCHEMA, schema_name="t", seed=1)
+
+        async def burst():
+            return await asyncio.gather(*(Structured(backend).complete(req) for _ in range(6)))
+
+        assert all(r.value == {"activity": "reading", "minutes": 5} for r in asyncio.run(burst()))
+        assert srv.peak_in_flight >= 5  # the five that waited were answered side by side
+
+
 def test_strict_json_schema_leaves_out_keywords_openai_refuses():
     schema = {**SCHEMA, "properties": {"activity": {"type": "string", "maxLength": 5}, "minutes": {"type": "integer"}}}
     with LoopbackServer(answer=lambda body: {"activity": "far too long", "minutes": 5}) as srv:

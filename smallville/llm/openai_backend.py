@@ -84,9 +84,11 @@ class OpenAIBackend:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:  # the first structured request finds the mode; the rest wait for it
-            if self.mode is not None:
-                return await self._send(request, self.mode)
-            return await self._negotiate(request, refused)
+            if self.mode is None:
+                return await self._negotiate(request, refused)
+        # the mode is known now: sent outside the lock, so the requests that waited go at once, together
+        # (inside it they went one at a time: a run's first burst of decisions took one latency each)
+        return await self.complete(request)
 
     async def _negotiate(self, request: Request, refused: int = 0) -> Response:
         while True:

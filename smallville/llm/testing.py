@@ -105,6 +105,8 @@ class LoopbackServer:
         self.echo_auth = echo_auth
         self.model = model
         self.requests: list[dict] = []  # {"body", "headers", "fault"}
+        self.in_flight = 0  # requests being answered now (past the refusal check)
+        self.peak_in_flight = 0  # the most at once
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -182,8 +184,15 @@ class LoopbackServer:
                 fault = server.faults(i)
                 server.requests.append({"body": body, "headers": headers, "fault": fault})
                 wait = server.latency_s(i) if callable(server.latency_s) else server.latency_s
-                if wait:
-                    time.sleep(wait)
+                with server._lock:
+                    server.in_flight += 1
+                    server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+                try:
+                    if wait:
+                        time.sleep(wait)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
                 err = {"error": {"message": "injected fault" + (f" (request had {auth})" if server.echo_auth else ""),
                                  "type": "server_error"}}
                 if fault == "timeout":
