@@ -103,7 +103,19 @@ class AgentPolicy(RulesPolicy):
 
     async def plan_day(self, persona: Persona, obs: Observation, ctx: DecisionContext, day: dt.date,
                        offset: int) -> dict:
-        """Decision ``plan_day``: one per agent per day, when it wakes."""
+        """Decision ``plan_day``: one per agent per day, when it wakes (unless made in the night)."""
+        variables, events, places = self._plan_inputs(persona, ctx, day, offset)
+        plan = await ctx.decide(
+            "plan_day", variables=variables,
+            rules=lambda: P.rules_plan(persona, day, offset, events, rng=ctx.rng),
+            parse=lambda value: P.parse_plan(value, persona, day, offset, places, events), rng=ctx.rng,
+            enums={"blocks.place": places}, max_tokens=P.PLAN_TOKENS)
+        return self._adopt(persona, ctx, plan, revision=0, reason="day")
+
+    def _plan_inputs(self, persona: Persona, ctx: DecisionContext, day: dt.date, offset: int
+                     ) -> tuple[dict, dict, list[str]]:
+        """What a day's plan is made from: the prompt's variables (yesterday, memories retrieved
+        for the day, known places), the events the resident knows of, and its places."""
         old = ctx.state.plan
         yesterday = P.summary(old) if old else ""
         memories: list[str] = []
@@ -111,12 +123,7 @@ class AgentPolicy(RulesPolicy):
             memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         events = P.known_events(self._stream_nodes(ctx), persona.name)
         places = P.known_places(persona, ctx.state)
-        plan = await ctx.decide(
-            "plan_day", variables=P.plan_variables(persona, day, offset, yesterday, memories, places),
-            rules=lambda: P.rules_plan(persona, day, offset, events, rng=ctx.rng),
-            parse=lambda value: P.parse_plan(value, persona, day, offset, places, events), rng=ctx.rng,
-            enums={"blocks.place": places}, max_tokens=P.PLAN_TOKENS)
-        return self._adopt(persona, ctx, plan, revision=0, reason="day")
+        return P.plan_variables(persona, day, offset, yesterday, memories, places), events, places
 
     async def plan_ahead(self, persona: Persona, obs: Observation, ctx: DecisionContext, day: dt.date, offset: int,
                          wake: dt.datetime) -> None:
@@ -127,14 +134,7 @@ class AgentPolicy(RulesPolicy):
         if ctx.state.next_plan is not None and ctx.state.next_plan["day"] == day.isoformat():
             return
         ctx.state.next_plan = {"day": day.isoformat(), "plan": None, "steps": None}
-        old = ctx.state.plan
-        yesterday = P.summary(old) if old else ""
-        memories: list[str] = []
-        if ctx.stream is not None:
-            memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
-        events = P.known_events(self._stream_nodes(ctx), persona.name)
-        places = P.known_places(persona, ctx.state)
-        variables = P.plan_variables(persona, day, offset, yesterday, memories, places)
+        variables, events, places = self._plan_inputs(persona, ctx, day, offset)
 
         async def work(job: DecisionContext) -> dict:
             plan = await job.decide(

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 # plausible is re-exported: LoopbackServer(answer=plausible)
-from smallville.llm.plausible import PrefixCache, messages_text, plausible, tokens  # noqa: F401
+from smallville.llm.plausible import PrefixCache, messages_text, plausible, schema_of, tokens  # noqa: F401
 
 FAULTS = ("timeout", "rate_limit", "server_error", "malformed", "bad_body", "empty", "wrong_schema")
 
@@ -60,18 +60,6 @@ def sample(schema: dict | None) -> Any:
     pattern = schema.get("pattern")
     text = next((c for c in ("reading", "09:00") if pattern is None or re.search(pattern, c)), "reading")
     return text[:schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), "x")
-
-
-def _prompted_schema(body: dict) -> dict | None:
-    """The schema written into the prompt (structured output by instructions)."""
-    from smallville.llm.answers import extract_json
-
-    text = (body.get("messages") or [{}])[-1].get("content") or ""
-    _, sep, rest = text.rpartition("JSON schema: ")
-    try:
-        return extract_json(rest) if sep else None
-    except ValueError:
-        return None
 
 
 class LoopbackServer:
@@ -204,7 +192,7 @@ class LoopbackServer:
                     return self._send(500, json.dumps(err).encode())
                 if fault == "bad_body":
                     return self._send(200, b'{"id": "x", "choices": [{"message": {"content": "{"')
-                schema = rf.get("schema") or (rf.get("json_schema") or {}).get("schema") or _prompted_schema(body)
+                schema = schema_of(body)  # in response_format, or written into the prompt
                 value = server.answer(body) if server.answer else sample(schema)
                 content = value if isinstance(value, str) else json.dumps(value)
                 if fault == "malformed":
