@@ -561,7 +561,7 @@ class Engine:
         others = [b for b in self.state.agents if b is not a and b.goal is not None]
         seated = {b.goal for b in others if b.object}  # tiles of residents using (or heading to) an object
         if obj:
-            found = [i for i, o in enumerate(m.objects) if o.arena == arena and o.name == obj]
+            found = m.object_indices(arena, obj)
             if found:
                 free = [(i, t) for i in found for t in m.seats(i) if t not in seated]
                 if free:
