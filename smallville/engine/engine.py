@@ -590,6 +590,9 @@ class Engine:
         self._perceived_dirty: set[str] = set(self.residents)  # perception retention updated this tick
         self._rng_dirty = True
         self._rng_digest = b""
+        self._json_rows: dict[str, tuple] = {}  # name -> (values, their types, their JSON): see _json_list
+        self._json_hidden: dict[str, tuple] = {}
+        self._json_talked: tuple[dict, str] = ({}, "[]")
 
     def _state_digest(self, memory_delta: Any) -> bytes:
         """blake2b of everything the visible rows do not show: each agent's hidden state, the
@@ -604,9 +607,14 @@ class Engine:
         if self._rng_dirty:
             self._rng_digest = _blake(canonical(rng_to_state(self.rng)))
             self._rng_dirty = False
-        hidden = [[a.name, a.goal, len(a.path), a.action_start, a.action_end, a.object, a.object_state, a.asleep]
-                  for a in st.agents]
-        parts = [canonical([hidden, st.conversations, sorted(st.talked.items()), st.conversation_count]),
+        hidden = _json_list(self._json_hidden, ((a.name, (a.name, None if a.goal is None else tuple(a.goal),
+                                                          len(a.path), a.action_start, a.action_end, a.object,
+                                                          a.object_state, a.asleep)) for a in st.agents))
+        if st.talked != self._json_talked[0]:
+            self._json_talked = (dict(st.talked), _json(sorted(st.talked.items())))
+        # canonical([hidden, conversations, talked, count]), from the parts' JSON
+        parts = [("[" + ",".join((hidden, _json(st.conversations), self._json_talked[1], _json(st.conversation_count)))
+                  + "]").encode(),
                  b"".join(self._mind_digest[a.name] + self._perceived_digest[a.name] for a in st.agents),
                  self._rng_digest]
         if memory_delta is not None:
@@ -620,8 +628,11 @@ class Engine:
         st = self.state
         now = self.clock.time_at(st.tick)
         delta = self.memory.drain() if self.memory is not None else None
-        body = canonical([st.tick, now.isoformat(), [[r["name"], r["x"], r["y"], r["action"], r["emoji"],
-                          r["target"], r["utterance"]] for r in rows], sorted(st.object_states.items())])
+        # canonical([tick, time, rows' values, object states]), each row's JSON made once while it is unchanged
+        visible = _json_list(self._json_rows, ((r["name"], (r["name"], r["x"], r["y"], r["action"], r["emoji"],
+                                                            r["target"], r["utterance"])) for r in rows))
+        body = ("[" + ",".join((_json(st.tick), _json(now.isoformat()), visible,
+                                _json(sorted(st.object_states.items())))) + "]").encode()
         if applied:  # commands from outside change the chain (a tick without any is hashed as before)
             body += canonical(applied)
         st.digest = hashlib.blake2b(bytes.fromhex(st.digest) + body + self._state_digest(delta),
@@ -649,6 +660,26 @@ class Engine:
             rec = await self.step()
             if on_tick is not None and on_tick(rec):
                 break
+
+
+def _json(obj: Any) -> str:
+    """:func:`canonical` as text: JSON lists are their items' JSON joined by commas, so a
+    canonical list can be put together from the canonical JSON of its parts."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_list(cache: dict[str, tuple], items) -> str:
+    """The canonical JSON of the list of ``values`` of ``(key, values)`` items (``values`` a
+    tuple, written as a list), reusing ``cache[key]`` while an item's values are unchanged (of
+    the same types too, so ``1`` never stands for ``True``)."""
+    out = []
+    for key, values in items:
+        hit = cache.get(key)
+        typed = tuple(map(type, values))
+        if hit is None or hit[0] != values or hit[1] != typed:
+            hit = cache[key] = (values, typed, _json(list(values)))
+        out.append(hit[2])
+    return "[" + ",".join(out) + "]"
 
 
 def _blake(data: bytes) -> bytes:
