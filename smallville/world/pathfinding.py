@@ -75,7 +75,9 @@ class Pathfinder:
         The key is packed into one int, ``f << 2B | (cmax - g) << B | tile`` (``B`` bits hold
         any tile index or cost), which orders exactly as the tuple ``(f, -g, tile)`` and compares
         much faster; costs and parents are flat lists reused across searches (only the tiles a
-        search touched are reset). The pop order, hence the path, is the tuple version's."""
+        search touched are reset). The smallest key of an expansion is held out of the heap when
+        it is the smallest of all (the deepest step toward the goal usually is), which saves a
+        push and a pop. The pop order, hence the path, is the tuple version's."""
         if s == g:
             return []
         n = len(self._walk)
@@ -100,10 +102,16 @@ class Pathfinder:
         touched = [s]
         cost[s] = 0
         heap = [hx[xs[s]] + hy[ys[s]] + (cmax << bits) + s]
-        push, pop = heapq.heappush, heapq.heappop
+        push, pop, pushpop = heapq.heappush, heapq.heappop, heapq.heappushpop
+        held = -1  # the smallest key pushed by the last expansion when no key in the heap is smaller
         try:
-            while heap:
-                k = pop(heap)
+            while True:
+                if held >= 0:
+                    k, held = held, -1
+                elif heap:
+                    k = pop(heap)
+                else:
+                    raise NoPath(f"no route from {(s % w, s // w)} to {(gx, gy)}")
                 cur = k & mask
                 if cur == g:
                     break
@@ -119,9 +127,16 @@ class Pathfinder:
                             touched.append(nb)
                         cost[nb] = c1
                         came[nb] = cur
-                        push(heap, base + hx[xs[nb]] + hy[ys[nb]] + nb)
-            else:
-                raise NoPath(f"no route from {(s % w, s // w)} to {(gx, gy)}")
+                        key = base + hx[xs[nb]] + hy[ys[nb]] + nb
+                        if held < 0:
+                            held = key
+                        elif key < held:
+                            push(heap, held)
+                            held = key
+                        else:
+                            push(heap, key)
+                if held >= 0 and heap:
+                    held = pushpop(heap, held)  # the next key is the smallest of all: held, or the heap's
             out = []
             cur = g
             while cur != s:
