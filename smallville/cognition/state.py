@@ -109,10 +109,13 @@ class ResidentState:
         return True
 
     # ------------------------------------------------------------------ serialisation
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, copy: bool = True) -> dict[str, Any]:
+        """The state as plain data; with ``copy=False`` the plan and the queue are the state's own
+        (not copied), for writing it out at once — the same JSON, without the deep copy."""
+        plan, queue = (_copy(self.plan), _copy(self.queue)) if copy else (self.plan, self.queue)
         return {
             "version": STATE_VERSION,
-            "plan": _copy(self.plan), "queue": _copy(self.queue), "salient": list(self.salient),
+            "plan": plan, "queue": queue, "salient": list(self.salient),
             "told": {k: list(v) for k, v in self.told.items()},
             "react": {"last": self.react.last, "pairs": dict(self.react.pairs)},
             "unrated": {"ids": list(self.unrated.ids), "since": self.unrated.since, "rated": self.unrated.rated},

@@ -599,8 +599,8 @@ class Engine:
         conversations, each resident's working state, the tick's memory changes, the RNG."""
         st = self.state
         for name in self._dirty:
-            self._mind_digest[name] = _blake(canonical({k: v for k, v in self.residents[name].to_dict().items()
-                                                       if k != "perceived"}))
+            mind = self.residents[name].to_dict(copy=False)  # written out at once: no deep copy
+            self._mind_digest[name] = _blake(canonical({k: v for k, v in mind.items() if k != "perceived"}))
         for name in self._perceived_dirty:
             self._perceived_digest[name] = _blake(canonical(self.residents[name].perceived))
         self._dirty, self._perceived_dirty = set(), set()
