@@ -202,18 +202,20 @@ class Engine:
         index (:mod:`smallville.world.spatial`), so the cost follows the crowd around ``a``, not
         the size of the town."""
         talking = self._talking
-        see = self.sight.can_see
         r = self.sight.radius
+        vis, k_of = self.sight.row(a.x, a.y), self.sight.offset_k  # vis[k_of[dy + r][dx + r]]: can_see
+        ax, ay = a.x - r, a.y - r
         index = self._index()
         nearby = []
         for d, name in index.within(a.x, a.y, r):  # by (distance, name)
             b = self._agents[name]
-            if b is not a and see(a.x, a.y, b.x, b.y):
+            if b is not a and vis[k_of[b.y - ay][b.x - ax]]:
                 nearby.append(Seen(b.name, b.x, b.y, b.action, d, asleep=b.asleep, talking=b.name in talking))
         found = []
         for i, addr, state, x, y in self._objects_near(a.x, a.y):
-            if see(a.x, a.y, x, y):
-                found.append((abs(x - a.x) + abs(y - a.y), addr, i, state, x, y))
+            d = abs(x - a.x) + abs(y - a.y)
+            if d <= r and vis[k_of[y - ay][x - ax]]:
+                found.append((d, addr, i, state, x, y))
         found.sort()  # (distance, address) and, as before, the users' order for the same address
         seen = [SeenObject(addr, state, x, y, d) for d, addr, _, state, x, y in found]
         return Observation(a.name, tick, now, a.x, a.y, self.map.address_at(a.x, a.y), a.action, tuple(nearby),
@@ -442,14 +444,15 @@ class Engine:
         free = [i for i, a in enumerate(awake_) if a.name not in talking]
         if len(awake_) < 2 or not free:
             return
-        index, see, r = self._index(), self.sight.can_see, self.sight.radius
+        index, r, k_of = self._index(), self.sight.radius, self.sight.offset_k
         order = {a.name: i for i, a in enumerate(awake_)}
         ready = self.policy.may_react  # a cheap gate, so most ticks build no observation
         cand = []
         for i in free:
             a = awake_[i]
+            vis, ax, ay = self.sight.row(a.x, a.y), a.x - r, a.y - r  # vis[k_of[dy + r][dx + r]]: can_see
             seen = sorted(order[n] for n in index.near(a.x, a.y, r) if n in order and n != a.name
-                          and see(a.x, a.y, awake_[order[n]].x, awake_[order[n]].y))
+                          and vis[k_of[awake_[order[n]].y - ay][awake_[order[n]].x - ax]])
             if seen and ready(self.residents[a.name], now, [awake_[j].name for j in seen]):
                 cand.append(a)
         if not cand:
