@@ -93,6 +93,58 @@ def test_rules_importance_documented_terms():
     assert importance.rules_importance("Ann", "Bob Example is here", people=["Bob Example"], known={"here"}) == 3
 
 
+def scan_importance(agent, description, kind="observation", *, people=(), friends=(), known=frozenset(),
+                    subject=None):
+    """rules_importance as first written: every name scanned, every name blanked in turn."""
+    low = description.lower()
+    if importance._DULL.search(low):
+        return 1
+    score = importance.KIND_BASE.get(kind, 2)
+    if subject is not None and (subject == agent or subject not in people):
+        score -= 1
+    others = [p for p in people if p != agent and p in description]
+    if others:
+        score += 1
+        if any(p in friends for p in others):
+            score += 1
+    for p in people:
+        low = low.replace(p.lower(), " ")
+    content = {w for w in importance._WORD.findall(low) if w not in importance._STOP}
+    if content:
+        score += round(2 * len(content - known) / len(content))
+    if importance._STRONG.search(low):
+        score += 3
+    elif importance._MILD.search(low):
+        score += 1
+    return max(1, min(10, score))
+
+
+def test_rules_importance_finds_names_as_a_scan_of_everyone_would():
+    """The name index gives a scan's scores: names inside words ("Jo Ann" in "JoAnn"), names
+    within names, short names, case, and a name that appears only once another is blanked
+    ("ann" + "Q" + "lee" reads "ann lee" after "Q" is)."""
+    r = random.Random(5)
+    firsts = ["Ann", "Anna", "Jo", "Al", "Li", "Bob", "Lee", "Q", "Eve", "Mia", "Ed"]
+    lasts = ["Lee", "Leeds", "Example", "Ann", "Xu", "Bo", "Stone", "Stoner"]
+    people = list(dict.fromkeys(["Q", "Ann Lee", "Al", "Li Xu"] + [f"{r.choice(firsts)} {r.choice(lasts)}"
+                                                                 for _ in range(40)]))
+    for order in (people, people[::-1]):
+        words = [w for p in order for w in p.split()] + ["is", "talking", "with", "birthday", "exam", "annQlee",
+                                                          "JoAnn", "stonerlee", "the", "plan", "AL", "li"]
+        for _ in range(400):
+            text = " ".join(r.choice(words) for _ in range(r.randint(1, 9)))
+            text = text if r.random() < 0.5 else text.replace(" ", r.choice(["", " ", "  "]), r.randint(0, 3))
+            agent = r.choice(order)
+            kw = dict(people=order, friends={order[3]: "friend"}, known={"is", "with", "plan"},
+                      subject=r.choice([None, agent, order[0]]))
+            assert importance.rules_importance(agent, text, **kw) == scan_importance(agent, text, **kw), text
+    # blanking "Q" makes "xy zw" of "xyqzw"; then "Xy Zw" is blanked too
+    kw = dict(people=["Q", "Xy Zw", "Bo Stone"], known={"here"})
+    assert importance.rules_importance("Q", "Xyqzw is here", **kw) == scan_importance("Q", "Xyqzw is here", **kw) == 2
+    assert importance.rules_importance("Q", "Bo Stoneqxy zw is here", **kw) == \
+        scan_importance("Q", "Bo Stoneqxy zw is here", **kw)
+
+
 def test_parse_ratings():
     assert importance.parse({"ratings": [1, 11, 4.4]}, 3) == [1, 10, 4]
     with pytest.raises(importance.InvalidAnswer):

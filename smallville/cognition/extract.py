@@ -31,6 +31,7 @@ answers as ``{"who", "event", "accept"}`` (``event`` a name or None: the event b
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -162,6 +163,13 @@ def resolve_person(word: str, people: Sequence[str], speaker: str | None = None,
 
 
 def _people_pattern(people: Sequence[str]) -> str:
+    """A regex (source) matching any resident's full or first name; made once per list of people
+    (a town of a thousand escapes two thousand names, and it is asked for every sentence)."""
+    return _people_pattern_of(tuple(people))
+
+
+@functools.lru_cache(maxsize=8)
+def _people_pattern_of(people: tuple[str, ...]) -> str:
     names = sorted(set(people) | {p.split()[0] for p in people}, key=len, reverse=True)
     return r"\b(?:" + ("|".join(re.escape(n) for n in names) or r"(?!x)x") + r")(?!\w)"
 

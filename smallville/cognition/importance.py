@@ -87,13 +87,14 @@ def rules_importance(agent: str, description: str, kind: str = "observation", *,
     score = KIND_BASE.get(kind, 2)
     if subject is not None and (subject == agent or subject not in people):
         score -= 1
-    others = [p for p in people if p != agent and p in description]
+    names = _names_of(people)
+    others = [p for p in names.named(description) if p != agent]
     if others:
         score += 1
         if any(p in friends for p in others):
             score += 1
-    for p in people:  # names are neither news nor keywords ("Example" is not "exam")
-        low = low.replace(p.lower(), " ")
+    for p in names.lowered(low):  # names are neither news nor keywords ("Example" is not "exam")
+        low = low.replace(p, " ")
     content = {w for w in _WORD.findall(low) if w not in _STOP}
     if content:
         score += round(2 * len(content - known) / len(content))
@@ -102,6 +103,70 @@ def rules_importance(agent: str, description: str, kind: str = "observation", *,
     elif _MILD.search(low):
         score += 1
     return max(1, min(10, score))
+
+
+class _Names:
+    """The residents a description can name, found without scanning them all (a town of a
+    thousand asks this for every new memory). Each name is filed under one of its character
+    trigrams; a text can only contain a name whose trigram it contains, so the names filed under
+    the text's trigrams (and the few shorter than a trigram) are the only ones to check, and they
+    are checked exactly as a scan would, in the same order: the results are the scan's.
+
+    :meth:`lowered` serves the blanking of names in the lowercased text, one after another,
+    where blanking a name joins the text around it with a space: a lowercased name is filed under
+    a trigram without a space, and any such trigram of the text after blanking was already in it."""
+
+    def __init__(self, people: Sequence[str]):
+        self.people = tuple(people)
+        self.low = [p.lower() for p in self.people]
+        self._named = self._file(self.people, lambda t: True)
+        self._lowered = self._file(self.low, lambda t: " " not in t)
+
+    @staticmethod
+    def _file(names: Sequence[str], usable: Callable[[str], bool]) -> tuple[dict[str, list[int]], list[int]]:
+        grams = [[n[j:j + 3] for j in range(len(n) - 2) if usable(n[j:j + 3])] for n in names]
+        count: dict[str, int] = {}
+        for gs in grams:
+            for t in set(gs):
+                count[t] = count.get(t, 0) + 1
+        filed: dict[str, list[int]] = {}
+        short = []
+        for i, gs in enumerate(grams):
+            if gs:  # the trigram fewest names share: the fewest false candidates
+                filed.setdefault(min(gs, key=lambda t: (count[t], t)), []).append(i)
+            else:
+                short.append(i)
+        return filed, short
+
+    @staticmethod
+    def _candidates(text: str, index: tuple[dict[str, list[int]], list[int]]) -> list[int]:
+        filed, short = index
+        found = set(short)
+        for t in {text[j:j + 3] for j in range(len(text) - 2)}:
+            ids = filed.get(t)
+            if ids:
+                found.update(ids)
+        return sorted(found)
+
+    def named(self, text: str) -> list[str]:
+        """``[p for p in people if p in text]``."""
+        return [self.people[i] for i in self._candidates(text, self._named) if self.people[i] in text]
+
+    def lowered(self, low: str) -> list[str]:
+        """The lowercased names that blanking them one by one, in the people's order, can find
+        in ``low`` (a superset of those it finds; the others are not in ``low`` at any step)."""
+        return [self.low[i] for i in self._candidates(low, self._lowered)]
+
+
+_NAMES: list[_Names] = []  # the index of the last list of people asked for
+
+
+def _names_of(people: Sequence[str]) -> _Names:
+    last = _NAMES[0] if _NAMES else None
+    if last is None or (people is not last.people and tuple(people) != last.people):
+        last = _Names(people)
+        _NAMES[:] = [last]
+    return last
 
 
 BATCH_MINUTES = 60  # the longest a memory waits for its rating (game minutes), see the module doc

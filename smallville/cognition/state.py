@@ -123,11 +123,14 @@ class ResidentState:
         return True
 
     # ------------------------------------------------------------------ serialisation
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, copy: bool = True) -> dict[str, Any]:
+        """The state as plain data; with ``copy=False`` the plans and the queues are the state's own
+        (not copied), for writing it out at once — the same JSON, without the deep copy."""
+        plan, queue, ahead, next_plan = ((_copy(self.plan), _copy(self.queue), _copy(self.ahead), _copy(self.next_plan))
+                                         if copy else (self.plan, self.queue, self.ahead, self.next_plan))
         return {
             "version": STATE_VERSION,
-            "plan": _copy(self.plan), "queue": _copy(self.queue), "ahead": _copy(self.ahead),
-            "next_plan": _copy(self.next_plan),
+            "plan": plan, "queue": queue, "ahead": ahead, "next_plan": next_plan,
             "salient": list(self.salient),
             "told": {k: list(v) for k, v in self.told.items()},
             "react": {"last": self.react.last, "pairs": dict(self.react.pairs)},

@@ -259,18 +259,20 @@ class Engine:
         index (:mod:`smallville.world.spatial`), so the cost follows the crowd around ``a``, not
         the size of the town."""
         talking = self._talking
-        see = self.sight.can_see
         r = self.sight.radius
+        vis, k_of = self.sight.row(a.x, a.y), self.sight.offset_k  # vis[k_of[dy + r][dx + r]]: can_see
+        ax, ay = a.x - r, a.y - r
         index = self._index()
         nearby = []
         for d, name in index.within(a.x, a.y, r):  # by (distance, name)
             b = self._agents[name]
-            if b is not a and see(a.x, a.y, b.x, b.y):
+            if b is not a and vis[k_of[b.y - ay][b.x - ax]]:
                 nearby.append(Seen(b.name, b.x, b.y, b.action, d, asleep=b.asleep, talking=b.name in talking))
         found = []
         for i, addr, state, x, y in self._objects_near(a.x, a.y):
-            if see(a.x, a.y, x, y):
-                found.append((abs(x - a.x) + abs(y - a.y), addr, i, state, x, y))
+            d = abs(x - a.x) + abs(y - a.y)
+            if d <= r and vis[k_of[y - ay][x - ax]]:
+                found.append((d, addr, i, state, x, y))
         found.sort()  # (distance, address) and, as before, the users' order for the same address
         seen = [SeenObject(addr, state, x, y, d) for d, addr, _, state, x, y in found]
         return Observation(a.name, tick, now, a.x, a.y, self.map.address_at(a.x, a.y), a.action, tuple(nearby),
@@ -573,14 +575,15 @@ class Engine:
         free = [i for i, a in enumerate(awake_) if a.name not in talking]
         if len(awake_) < 2 or not free:
             return
-        index, see, r = self._index(), self.sight.can_see, self.sight.radius
+        index, r, k_of = self._index(), self.sight.radius, self.sight.offset_k
         order = {a.name: i for i, a in enumerate(awake_)}
         ready = self.policy.may_react  # a cheap gate, so most ticks build no observation
         cand = []
         for i in free:
             a = awake_[i]
+            vis, ax, ay = self.sight.row(a.x, a.y), a.x - r, a.y - r  # vis[k_of[dy + r][dx + r]]: can_see
             seen = sorted(order[n] for n in index.near(a.x, a.y, r) if n in order and n != a.name
-                          and see(a.x, a.y, awake_[order[n]].x, awake_[order[n]].y))
+                          and vis[k_of[awake_[order[n]].y - ay][awake_[order[n]].x - ax]])
             if seen and ready(self.residents[a.name], now, [awake_[j].name for j in seen]):
                 cand.append(a)
         if not cand:
@@ -692,7 +695,7 @@ class Engine:
         others = [b for b in self.state.agents if b is not a and b.goal is not None]
         seated = {b.goal for b in others if b.object}  # tiles of residents using (or heading to) an object
         if obj:
-            found = [i for i, o in enumerate(m.objects) if o.arena == arena and o.name == obj]
+            found = m.object_indices(arena, obj)
             if found:
                 free = [(i, t) for i in found for t in m.seats(i) if t not in seated]
                 if free:
@@ -721,24 +724,32 @@ class Engine:
         self._perceived_dirty: set[str] = set(self.residents)  # perception retention updated this tick
         self._rng_dirty = True
         self._rng_digest = b""
+        self._json_rows: dict[str, tuple] = {}  # name -> (values, their types, their JSON): see _json_list
+        self._json_hidden: dict[str, tuple] = {}
+        self._json_talked: tuple[dict, str] = ({}, "[]")
 
     def _state_digest(self, memory_delta: Any) -> bytes:
         """blake2b of everything the visible rows do not show: each agent's hidden state, the
         conversations, each resident's working state, the tick's memory changes, the RNG."""
         st = self.state
         for name in self._dirty:
-            self._mind_digest[name] = _blake(canonical({k: v for k, v in self.residents[name].to_dict().items()
-                                                       if k != "perceived"}))
+            mind = self.residents[name].to_dict(copy=False)  # written out at once: no deep copy
+            self._mind_digest[name] = _blake(canonical({k: v for k, v in mind.items() if k != "perceived"}))
         for name in self._perceived_dirty:
             self._perceived_digest[name] = _blake(canonical(self.residents[name].perceived))
         self._dirty, self._perceived_dirty = set(), set()
         if self._rng_dirty:
             self._rng_digest = _blake(canonical(rng_to_state(self.rng)))
             self._rng_dirty = False
-        hidden = [[a.name, a.goal, len(a.path), a.action_start, a.action_end, a.object, a.object_state, a.asleep]
-                  for a in st.agents]
+        hidden = _json_list(self._json_hidden, ((a.name, (a.name, None if a.goal is None else tuple(a.goal),
+                                                          len(a.path), a.action_start, a.action_end, a.object,
+                                                          a.object_state, a.asleep)) for a in st.agents))
+        if st.talked != self._json_talked[0]:
+            self._json_talked = (dict(st.talked), _json(sorted(st.talked.items())))
         later = sorted([j.seq, j.agent, j.kind, j.due, j.payload] for j in self._jobs)  # what is under way, not answers
-        parts = [canonical([hidden, st.conversations, sorted(st.talked.items()), st.conversation_count, later]),
+        # canonical([hidden, conversations, talked, count, later]), from the parts' JSON
+        parts = [("[" + ",".join((hidden, _json(st.conversations), self._json_talked[1], _json(st.conversation_count),
+                                  _json(later))) + "]").encode(),
                  b"".join(self._mind_digest[a.name] + self._perceived_digest[a.name] for a in st.agents),
                  self._rng_digest]
         if memory_delta is not None:
@@ -752,8 +763,11 @@ class Engine:
         st = self.state
         now = self.clock.time_at(st.tick)
         delta = self.memory.drain() if self.memory is not None else None
-        body = canonical([st.tick, now.isoformat(), [[r["name"], r["x"], r["y"], r["action"], r["emoji"],
-                          r["target"], r["utterance"]] for r in rows], sorted(st.object_states.items())])
+        # canonical([tick, time, rows' values, object states]), each row's JSON made once while it is unchanged
+        visible = _json_list(self._json_rows, ((r["name"], (r["name"], r["x"], r["y"], r["action"], r["emoji"],
+                                                            r["target"], r["utterance"])) for r in rows))
+        body = ("[" + ",".join((_json(st.tick), _json(now.isoformat()), visible,
+                                _json(sorted(st.object_states.items())))) + "]").encode()
         if applied:  # commands from outside change the chain (a tick without any is hashed as before)
             body += canonical(applied)
         st.digest = hashlib.blake2b(bytes.fromhex(st.digest) + body + self._state_digest(delta),
@@ -789,6 +803,26 @@ class Engine:
         finally:
             if not self.in_tick:
                 await self.quiesce()
+
+
+def _json(obj: Any) -> str:
+    """:func:`canonical` as text: JSON lists are their items' JSON joined by commas, so a
+    canonical list can be put together from the canonical JSON of its parts."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_list(cache: dict[str, tuple], items) -> str:
+    """The canonical JSON of the list of ``values`` of ``(key, values)`` items (``values`` a
+    tuple, written as a list), reusing ``cache[key]`` while an item's values are unchanged (of
+    the same types too, so ``1`` never stands for ``True``)."""
+    out = []
+    for key, values in items:
+        hit = cache.get(key)
+        typed = tuple(map(type, values))
+        if hit is None or hit[0] != values or hit[1] != typed:
+            hit = cache[key] = (values, typed, _json(list(values)))
+        out.append(hit[2])
+    return "[" + ",".join(out) + "]"
 
 
 def _blake(data: bytes) -> bytes:

@@ -97,8 +97,10 @@ class TileMap:
         self._arena_index = {a.address: i for i, a in enumerate(self.arenas)}
         self._seats: dict[int, list[Tile]] = {}
         self._objects_of: dict[int, list[GameObject]] = {}  # arena -> its objects, in map order
-        for o in self.objects:
+        self._object_ids: dict[tuple[int, str], list[int]] = {}  # (arena, name) -> object indices, in map order
+        for i, o in enumerate(self.objects):
             self._objects_of.setdefault(o.arena, []).append(o)
+            self._object_ids.setdefault((o.arena, o.name), []).append(i)
         self._address: dict[tuple[int, int], str] = {}  # address_at's answers, filled as asked
 
     # -- lookups -------------------------------------------------------
@@ -111,6 +113,10 @@ class TileMap:
 
     def objects_in(self, arena: int, name: str | None = None) -> list[GameObject]:
         return [o for o in self._objects_of.get(arena, ()) if name is None or o.name == name]
+
+    def object_indices(self, arena: int, name: str) -> list[int]:
+        """Indices (into ``objects``) of the objects called ``name`` in ``arena``, in map order."""
+        return list(self._object_ids.get((arena, name), ()))
 
     def seats(self, index: int) -> list[Tile]:
         """The tiles residents use object ``index`` from, as many as its capacity: its own tiles,

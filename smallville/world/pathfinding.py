@@ -14,6 +14,9 @@ import numpy as np
 Tile = tuple[int, int]
 
 
+_INF = 1 << 62  # an unreached tile's cost
+
+
 class NoPath(Exception):
     """No walkable route between two tiles (a validated world never raises this)."""
 
@@ -40,6 +43,11 @@ class Pathfinder:
             self._nbrs[i] = tuple(out)
         self._cache: OrderedDict[tuple[int, int], tuple[Tile, ...]] = OrderedDict()
         self._cache_size = cache_size
+        self._bits = max(1, n.bit_length())  # bits of a tile index or a path cost in a heap key
+        self._cost: list[int] | None = None  # per-search scratch, made on the first search
+        self._came: list[int] = []
+        self._xs: list[int] = []
+        self._ys: list[int] = []
         self.hits = 0
         self.misses = 0
 
@@ -61,37 +69,81 @@ class Pathfinder:
         return result
 
     def _search(self, s: int, g: int) -> list[int]:
+        """A* from ``s`` to ``g`` (flat tile indices): pops by (f, -g, tile) — lowest f, then the
+        deepest, then the lowest index — and keeps the first parent found at a node's best cost.
+
+        The key is packed into one int, ``f << 2B | (cmax - g) << B | tile`` (``B`` bits hold
+        any tile index or cost), which orders exactly as the tuple ``(f, -g, tile)`` and compares
+        much faster; costs and parents are flat lists reused across searches (only the tiles a
+        search touched are reset). The smallest key of an expansion is held out of the heap when
+        it is the smallest of all (the deepest step toward the goal usually is), which saves a
+        push and a pop. The pop order, hence the path, is the tuple version's."""
         if s == g:
             return []
-        if not (0 <= s < len(self._walk) and 0 <= g < len(self._walk)) or not self._walk[s] or not self._walk[g]:
+        n = len(self._walk)
+        if not (0 <= s < n and 0 <= g < n) or not self._walk[s] or not self._walk[g]:
             raise NoPath(f"start or goal is not walkable: {s} -> {g}")
         w = self.width
         gx, gy = g % w, g // w
-        nbrs = self._nbrs
-        came: dict[int, int] = {s: -1}
-        cost: dict[int, int] = {s: 0}
-        # tie-break on larger g (deeper nodes first) via the counter-free (f, -g) key
-        heap = [(abs(s % w - gx) + abs(s // w - gy), 0, s)]
-        push, pop = heapq.heappush, heapq.heappop
-        while heap:
-            _, negc, cur = pop(heap)
-            if cur == g:
-                break
-            c = -negc
-            if c > cost[cur]:
-                continue
-            c1 = c + 1
-            for nb in nbrs[cur]:
-                if c1 < cost.get(nb, 1 << 30):
-                    cost[nb] = c1
-                    came[nb] = cur
-                    push(heap, (c1 + abs(nb % w - gx) + abs(nb // w - gy), -c1, nb))
-        else:
-            raise NoPath(f"no route from {(s % w, s // w)} to {(gx, gy)}")
-        out = []
-        cur = g
-        while cur != s:
-            out.append(cur)
-            cur = came[cur]
-        out.reverse()
-        return out
+        if self._cost is None:
+            self._cost = [_INF] * n
+            self._came = [-1] * n
+            self._xs = [i % w for i in range(n)]
+            self._ys = [i // w for i in range(n)]
+        bits = self._bits
+        s2 = 2 * bits
+        cmax = (1 << bits) - 1
+        mask = cmax
+        # h(tile) << 2B, split by coordinate: hx[x] + hy[y]
+        hx = [abs(x - gx) << s2 for x in range(w)]
+        hy = [abs(y - gy) << s2 for y in range(self.height)]
+        xs, ys = self._xs, self._ys
+        nbrs, cost, came = self._nbrs, self._cost, self._came
+        touched = [s]
+        cost[s] = 0
+        heap = [hx[xs[s]] + hy[ys[s]] + (cmax << bits) + s]
+        push, pop, pushpop = heapq.heappush, heapq.heappop, heapq.heappushpop
+        held = -1  # the smallest key pushed by the last expansion when no key in the heap is smaller
+        try:
+            while True:
+                if held >= 0:
+                    k, held = held, -1
+                elif heap:
+                    k = pop(heap)
+                else:
+                    raise NoPath(f"no route from {(s % w, s // w)} to {(gx, gy)}")
+                cur = k & mask
+                if cur == g:
+                    break
+                c = cmax - ((k >> bits) & cmax)
+                if c > cost[cur]:
+                    continue
+                c1 = c + 1
+                base = (c1 << s2) + ((cmax - c1) << bits)
+                for nb in nbrs[cur]:
+                    old = cost[nb]
+                    if c1 < old:
+                        if old == _INF:
+                            touched.append(nb)
+                        cost[nb] = c1
+                        came[nb] = cur
+                        key = base + hx[xs[nb]] + hy[ys[nb]] + nb
+                        if held < 0:
+                            held = key
+                        elif key < held:
+                            push(heap, held)
+                            held = key
+                        else:
+                            push(heap, key)
+                if held >= 0 and heap:
+                    held = pushpop(heap, held)  # the next key is the smallest of all: held, or the heap's
+            out = []
+            cur = g
+            while cur != s:
+                out.append(cur)
+                cur = came[cur]
+            out.reverse()
+            return out
+        finally:
+            for i in touched:
+                cost[i] = _INF

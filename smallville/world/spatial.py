@@ -18,7 +18,7 @@ are plain integers; the index holds no other state and is rebuilt from positions
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable
 
 
 class SpatialIndex:
@@ -80,33 +80,36 @@ class SpatialIndex:
     def __contains__(self, name: object) -> bool:
         return name in self._pos
 
-    def _candidates(self, x: int, y: int, r: int) -> Iterator[tuple[str, int]]:
-        """(name, distance) of everyone within ``r`` of (x, y), in no particular order."""
-        if r < 0:
-            return
+    def _keys(self, x: int, y: int, r: int) -> list[tuple[int, int]]:
+        """The occupied buckets a query of radius ``r`` around (x, y) must look at."""
         c = self.cell
         bx0, bx1 = (x - r) // c, (x + r) // c
         by0, by1 = (y - r) // c, (y + r) // c
         buckets = self._buckets
-        pos = self._pos
         if (bx1 - bx0 + 1) * (by1 - by0 + 1) > len(buckets):  # a huge radius: scan the occupied buckets
-            keys: Iterable[tuple[int, int]] = [k for k in buckets if bx0 <= k[0] <= bx1 and by0 <= k[1] <= by1]
-        else:
-            keys = [(bx, by) for by in range(by0, by1 + 1) for bx in range(bx0, bx1 + 1)]
-        for key in keys:
-            bucket = buckets.get(key)
-            if not bucket:
-                continue
-            for name in bucket:
+            return [k for k in buckets if bx0 <= k[0] <= bx1 and by0 <= k[1] <= by1]
+        return [k for k in ((bx, by) for by in range(by0, by1 + 1) for bx in range(bx0, bx1 + 1)) if k in buckets]
+
+    def _candidates(self, x: int, y: int, r: int) -> list[tuple[int, str]]:
+        """(distance, name) of everyone within ``r`` of (x, y), in no particular order."""
+        if r < 0:
+            return []
+        buckets, pos = self._buckets, self._pos
+        out = []
+        for key in self._keys(x, y, r):
+            for name in buckets[key]:
                 px, py = pos[name]
                 d = abs(px - x) + abs(py - y)
                 if d <= r:
-                    yield name, d
+                    out.append((d, name))
+        return out
 
     def near(self, x: int, y: int, r: int) -> list[str]:
         """Names within Manhattan distance ``r`` of (x, y), sorted by name."""
-        return sorted(name for name, _ in self._candidates(x, y, r))
+        return sorted(name for _, name in self._candidates(x, y, r))
 
     def within(self, x: int, y: int, r: int) -> list[tuple[int, str]]:
         """(distance, name) of everyone within ``r`` of (x, y), nearest first, ties by name."""
-        return sorted((d, name) for name, d in self._candidates(x, y, r))
+        out = self._candidates(x, y, r)
+        out.sort()
+        return out
