@@ -34,8 +34,12 @@ plans = st.none() | st.fixed_dictionaries({"day": st.text(max_size=10), "wake": 
                                            "revision": small, "blocks": st.lists(block, max_size=4)})
 queues = st.none() | st.fixed_dictionaries({"block": st.text(max_size=5), "until": small, "steps": st.lists(
     st.fixed_dictionaries({"start": small, "end": small, "description": names}), max_size=3)})
+steps = st.lists(st.fixed_dictionaries({"start": small, "end": small, "description": names}), max_size=3)
+aheads = st.none() | st.fixed_dictionaries({"day": st.text(max_size=10), "block": st.text(max_size=5),
+                                            "start": small, "until": small, "steps": steps})
+next_plans = st.none() | st.fixed_dictionaries({"day": st.text(max_size=10), "plan": plans, "steps": aheads})
 states = st.builds(
-    ResidentState, plan=plans, queue=queues, salient=st.lists(names, max_size=3),
+    ResidentState, plan=plans, queue=queues, ahead=aheads, next_plan=next_plans, salient=st.lists(names, max_size=3),
     told=st.dictionaries(names, st.lists(names, max_size=3), max_size=3),
     react=st.builds(ReactMemo, last=st.none() | small, pairs=st.dictionaries(names, small, max_size=3)),
     unrated=st.builds(Unrated, ids=st.lists(st.integers(0, 10**6), max_size=5), since=st.none() | small,
@@ -68,6 +72,25 @@ def test_unknown_state_versions_and_keys_are_clear_errors():
         ResidentState.from_dict({**d, "mood": "happy"})
     with pytest.raises(RunStoreError, match="checkpoint version 1 is not"):
         Snapshot.from_json(json.dumps({"tick": 3, "agents": []}) and json.dumps({"version": 1}))
+
+
+def test_a_checkpoint_keeps_work_under_way_and_reads_version_2(tmp_path):
+    out = tmp_path / "r"  # off the hour: work for later is under way at the end (rules: ratings, steps ahead)
+    assert run_cli("run", str(TINY), "--hours", "0.6", "--llm", "rules", "--embedder", "hashing", "--out", str(out),
+                   "--quiet").returncode == 0
+    reader = RunReader(out)
+    try:
+        text = reader.checkpoint_at(reader.last_tick())[1]
+    finally:
+        reader.close()
+    snap = Snapshot.from_json(text)
+    assert snap.later["jobs"] and Snapshot.from_json(snap.to_json()).to_dict() == snap.to_dict()
+    d = json.loads(text)
+    old = Snapshot.from_json(json.dumps({**{k: v for k, v in d.items() if k != "later"}, "version": 2}))
+    assert old.later is None  # a version 2 checkpoint had nothing under way
+    bad = {**d, "later": {"seq": 3, "jobs": [{"agent": "Ann", "kind": "rating"}]}}
+    with pytest.raises(RunStoreError, match="malformed work for later"):
+        Snapshot.from_json(json.dumps(bad))
 
 
 def test_an_old_checkpoint_is_a_clear_error_on_resume(tmp_path):
