@@ -192,6 +192,8 @@ class Engine:
         self.in_tick = False  # True while a step is under way: the state is then half-applied
         self._near = SpatialIndex(self.map.width, self.map.height, cell=max(1, self.sight.radius))
         self._object_buckets: tuple | None = None
+        self._cell_content: dict[tuple[int, int], tuple] = {}  # see _cells
+        self._seen_cache: dict[str, tuple] = {}  # resident -> ((x, y, action), cells around, observation)
         self._index_stale = True
         # commands from outside the simulation (a whisper, an interview to remember), by the tick whose
         # step applies them first thing: {agent, kind, text, facts, source}; see apply_commands
@@ -245,6 +247,7 @@ class Engine:
     @vision.setter
     def vision(self, radius: int) -> None:
         self.sight = _sight(self.map, radius)
+        self._cell_content, self._seen_cache = {}, {}  # cells are of the radius's size
 
     @property
     def now(self) -> dt.datetime:
@@ -313,6 +316,30 @@ class Engine:
         return [(a.object, st.object_states[a.object], a.x, a.y) for a in st.agents
                 if a.object in st.object_states and not a.path and a.goal == (a.x, a.y)]
 
+    def _cells(self) -> dict[tuple[int, int], tuple]:
+        """What an observer could see in each cell of the vision radius's grid: the residents there
+        (name, tile, action, asleep, talking) and the objects in use (the user's place in the
+        agents' order, address, state, tile). A cell whose content is equal to last tick's is the
+        very same object as last tick (so observers compare cells by identity)."""
+        r = max(1, self.sight.radius)
+        talking = self._talking
+        st = self.state
+        content: dict[tuple[int, int], list] = {}
+        for i, a in enumerate(st.agents):
+            key = (a.x // r, a.y // r)
+            item = (a.name, a.x, a.y, a.action, a.asleep, a.name in talking)
+            if a.object in st.object_states and not a.path and a.goal == (a.x, a.y):
+                item += (i, a.object, st.object_states[a.object])
+            content.setdefault(key, []).append(item)
+        old = self._cell_content
+        cells = {}
+        for key, items in content.items():
+            t = tuple(items)
+            prev = old.get(key)
+            cells[key] = prev if prev == t else t
+        self._cell_content = cells
+        return cells
+
     async def _perceive(self, tick: int, now: dt.datetime, events: list[dict]) -> None:
         """Perception phase: each awake agent notices what is new within its vision
         (:func:`~smallville.cognition.perceive.attend`) and its policy remembers it. The
@@ -322,9 +349,22 @@ class Engine:
             return
         settings, seconds = self.world.config.perception, self.clock.tick_seconds
         todo = []
+        cells = self._cells()
+        r = max(1, self.sight.radius)
+        cache = self._seen_cache
         for a in self.state.agents:
             if not a.asleep and awake(a.action):
-                obs = self.observe(a, tick, now)
+                # what it can see comes from the cells around it: unchanged cells (the same objects),
+                # the same tile and action => the same observation as last time, but for its time
+                cx0, cy0 = (a.x - r) // r, (a.y - r) // r
+                around = tuple(cells.get((cx, cy)) for cy in range(cy0, cy0 + 3) for cx in range(cx0, cx0 + 3))
+                hit = cache.get(a.name)
+                if hit is not None and hit[0] == (a.x, a.y, a.action) and all(
+                        x is y for x, y in zip(hit[1], around)):
+                    obs = replace(hit[2], tick=tick, now=now)
+                else:
+                    obs = self.observe(a, tick, now)
+                    cache[a.name] = ((a.x, a.y, a.action), around, obs)
                 new = attend(obs, self.residents[a.name].perceived, settings, seconds)
                 self._perceived_dirty.add(a.name)
                 if new:
