@@ -13,6 +13,7 @@ from smallville.cognition.embedding import EmbeddingCache, HashingEmbedder
 from smallville.cognition.interface import DecisionContext, Observation, Seen, SeenObject
 from smallville.cognition.memory import MemoryStreams
 from smallville.cognition.perceive import attend, awake, events_in_view, object_sentence
+from smallville.cognition.agent import AgentPolicy
 from smallville.cognition.rules import RulesPolicy
 from smallville.cognition.state import ResidentState
 from smallville.engine.engine import Engine
@@ -185,6 +186,25 @@ def run(engine, n):
     async def go():
         return [await engine.step() for _ in range(n)]
     return asyncio.run(go())
+
+
+def test_perception_reuses_an_unchanged_view_and_the_run_is_the_same():
+    """An observation is reused while the resident's tile, action and the cells around it are
+    unchanged; with reuse off (every cell rebuilt as a new object) every digest is the same."""
+    def digests(reuse):
+        w = load_world("worlds/small.yaml")
+        mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+        e = Engine(w, AgentPolicy.for_world(w), 5, memory=mem)
+        if not reuse:
+            cells = e._cells
+            e._cells = lambda: {k: tuple(list(v)) for k, v in cells().items()}  # equal, never the same object
+        out = [r.digest for r in run(e, 900)]
+        return out, e.seen_reused
+
+    with_reuse, reused = digests(True)
+    without, none = digests(False)
+    assert with_reuse == without
+    assert reused > 500 and none == 0
 
 
 def test_engine_fills_object_states_within_vision():

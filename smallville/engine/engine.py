@@ -194,6 +194,7 @@ class Engine:
         self._object_buckets: tuple | None = None
         self._cell_content: dict[tuple[int, int], tuple] = {}  # see _cells
         self._seen_cache: dict[str, tuple] = {}  # resident -> ((x, y, action), cells around, observation)
+        self.seen_reused = 0  # observations reused by perception (for tests and profiles)
         self._index_stale = True
         # commands from outside the simulation (a whisper, an interview to remember), by the tick whose
         # step applies them first thing: {agent, kind, text, facts, source}; see apply_commands
@@ -362,6 +363,7 @@ class Engine:
                 if hit is not None and hit[0] == (a.x, a.y, a.action) and all(
                         x is y for x, y in zip(hit[1], around)):
                     obs = replace(hit[2], tick=tick, now=now)
+                    self.seen_reused += 1
                 else:
                     obs = self.observe(a, tick, now)
                     cache[a.name] = ((a.x, a.y, a.action), around, obs)
