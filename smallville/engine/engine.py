@@ -350,13 +350,15 @@ class Engine:
             return
         settings, seconds = self.world.config.perception, self.clock.tick_seconds
         todo = []
-        cells = self._cells()
+        cells = None  # made when the first awake resident needs them (nobody perceives at night)
         r = max(1, self.sight.radius)
         cache = self._seen_cache
         for a in self.state.agents:
             if not a.asleep and awake(a.action):
                 # what it can see comes from the cells around it: unchanged cells (the same objects),
                 # the same tile and action => the same observation as last time, but for its time
+                if cells is None:
+                    cells = self._cells()
                 cx0, cy0 = (a.x - r) // r, (a.y - r) // r
                 around = tuple(cells.get((cx, cy)) for cy in range(cy0, cy0 + 3) for cx in range(cx0, cx0 + 3))
                 hit = cache.get(a.name)
