@@ -201,6 +201,7 @@ class Engine:
         self.schedule: dict[int, list[dict]] = {}
         self.barrier = max(1, self.clock.ticks_in(BARRIER_SECONDS))
         self._jobs: list[Job] = []  # work for later under way, in start order
+        self._later_json: str | None = None  # the digest's JSON of the work under way, until it changes
         self._seq = 0  # contexts made so far: the first part of a work's seq
         self._started: dict[int, int] = {}  # context number -> work started by its call so far (this tick)
         if snapshot is not None and snapshot.later:
@@ -448,19 +449,21 @@ class Engine:
 
         job.task = asyncio.ensure_future(work())
         self._jobs.append(job)
+        self._later_json = None
 
     async def _take_later(self, tick: int, now: dt.datetime, events: list[dict]) -> None:
         """Take the outcomes due at ``tick`` (every one at a barrier), in the order their work
         started, waiting only for answers not in yet."""
         barrier = tick % self.barrier == 0
-        due = [j for j in self._jobs if barrier or j.due <= tick]
-        if not due:
+        if not self._jobs or not (barrier or min(j.due for j in self._jobs) <= tick):
             return
+        due = [j for j in self._jobs if barrier or j.due <= tick]
         waiting = [j.task for j in due if j.task is not None and not j.task.done()]
         if waiting:
             await asyncio.wait(waiting)
         taken = set(map(id, due))
         self._jobs = [j for j in self._jobs if id(j) not in taken]
+        self._later_json = None
         for job in sorted(due, key=lambda j: j.seq):
             value = job.result()
             seed = hashlib.blake2b(f"{self.state.digest}:{job.agent}:later:{job.seq}".encode(), digest_size=8).digest()
@@ -790,10 +793,11 @@ class Engine:
                                                           a.object_state, a.asleep)) for a in st.agents))
         if st.talked != self._json_talked[0]:
             self._json_talked = (dict(st.talked), _json(sorted(st.talked.items())))
-        later = sorted([j.seq, j.agent, j.kind, j.due, j.payload] for j in self._jobs)  # what is under way, not answers
+        if self._later_json is None:  # what is under way (not its answers), remade only when it changes
+            self._later_json = _json(sorted([j.seq, j.agent, j.kind, j.due, j.payload] for j in self._jobs))
         # canonical([hidden, conversations, talked, count, later]), from the parts' JSON
         parts = [("[" + ",".join((hidden, _json(st.conversations), self._json_talked[1], _json(st.conversation_count),
-                                  _json(later))) + "]").encode(),
+                                  self._later_json)) + "]").encode(),
                  b"".join(self._mind_digest[a.name] + self._perceived_digest[a.name] for a in st.agents),
                  self._rng_digest]
         if memory_delta is not None:
