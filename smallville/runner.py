@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,8 +163,9 @@ def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: in
     the answers of its work under way (a checkpoint holds them). Raises KeyboardInterrupt after closing when interrupted."""
     status = "interrupted"
     signalled = False
+    held = HeldSignals()  # a signal outside _drive's own handling (loop start and close, the closing writes) is noted
     try:
-        spent, signalled = asyncio.run(_drive(engine, writer, stop, clock, quiet, stack))
+        spent, signalled = asyncio.run(_drive(engine, writer, stop, clock, quiet, stack, held))
         if signalled:
             status = "interrupted"
         else:
@@ -185,10 +187,39 @@ def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: in
                      digest=st.digest, **extra)
         if hasattr(chosen.lm, "close"):
             chosen.lm.close()
+        held.restore()
+    signalled = signalled or (held.count > 0 and status == "interrupted")
     if signalled:  # said even with --quiet: how to go on
         print(f"interrupted at tick {engine.state.tick}; go on with: python -m smallville run --resume {writer.dir}",
               file=sys.stderr)
         raise KeyboardInterrupt
+
+
+class HeldSignals:
+    """SIGINT and SIGTERM noted, not acted on, while installed: a run that stops closes its store
+    (checkpoint, status) whole. Installed from construction to :meth:`restore`, except while
+    :func:`_drive`'s event loop handles them itself; does nothing off the main thread."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.count = 0
+        self.saved = {}
+        if threading.current_thread() is threading.main_thread():
+            self.saved = {sig: signal.getsignal(sig) for sig in self.SIGNALS}
+            self.install()
+
+    def _note(self, signum, frame) -> None:
+        self.count += 1
+
+    def install(self) -> None:
+        for sig in self.saved:
+            signal.signal(sig, self._note)
+
+    def restore(self) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        self.saved = {}
 
 
 class InboxPoll:
@@ -370,7 +401,7 @@ def _llm_totals(writer: RunWriter) -> dict:
 
 
 async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, quiet: bool,
-                 stack: factory.Stack | None = None) -> tuple[str | None, bool]:
+                 stack: factory.Stack | None = None, held: HeldSignals | None = None) -> tuple[str | None, bool]:
     """Run to ``stop``; returns (why the budget stopped the run early or None, whether a signal
     stopped it). A first SIGINT/SIGTERM stops at the end of the tick under way; a second one
     cancels the tick (the engine is then left mid-tick: see :func:`_simulate`)."""
@@ -381,7 +412,7 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
                dynamic_ncols=True, mininterval=0.5)
     t0, last_post = time.perf_counter(), 0.0
     spent: str | None = None
-    signals = 0
+    signals = held.count if held is not None else 0  # (one while the loop started: stop after the first tick)
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
 
@@ -450,7 +481,9 @@ async def _drive(engine: Engine, writer: RunWriter, stop: int, clock: Clock, qui
             await asyncio.gather(ticker, return_exceptions=True)
         inbox.close()
         for sig in installed:
-            loop.remove_signal_handler(sig)
+            loop.remove_signal_handler(sig)  # (puts back Python's defaults, not what was there)
+        if held is not None:
+            held.install()
         bar.close()
         if stack is not None:
             await stack.aclose()

@@ -94,3 +94,18 @@ def test_three_interrupts_mid_decision_then_resume_equal_one_uninterrupted_run(t
         tick, got, _ = last(out)
         assert tick == target and got == want
         assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_signals_while_a_run_closes_are_noted_not_raised():
+    """Between the event loop's own handling and the end of the closing writes (checkpoint,
+    status), SIGINT and SIGTERM are noted: a run never closes half way, and never dies of SIGTERM."""
+    from smallville.runner import HeldSignals
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    held = HeldSignals()
+    os.kill(os.getpid(), signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.05)
+    held.restore()
+    assert held.count == 2
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

@@ -115,3 +115,33 @@ def test_cli_run_a_resident_wakes_with_the_plan_made_in_the_night(tmp_path):
     ahead = [(n, p, a) for n in adopted for p, a in zip(planned[n], adopted[n]) if p < a]
     assert len(ahead) >= len(names)  # at least the second day's plans of everyone were made in the night
     con.close()
+
+
+def test_work_cancelled_while_a_stopping_run_waits_is_not_answered():
+    """A second Ctrl-C while a stopping run awaits its work under way cancels that work when the
+    event loop closes: the engine must then count it unanswered, so that no checkpoint is taken
+    (a snapshot of cancelled work cannot be made; `run --resume` goes on from the last one)."""
+    w = load_world(SMALL)
+    lm = by_decision({"rate_importance": ratings, "decompose": steps})
+    mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+    engine = Engine(w, AgentPolicy.for_world(w), 5, decider=Decider(Structured(Slow(lm, lambda r: 0.2))), memory=mem)
+
+    async def go():
+        stopped = asyncio.Event()
+
+        def on_tick(rec):
+            if any(not j.task.done() for j in engine.later if j.task is not None):
+                stopped.set()
+                return True  # a first Ctrl-C: stop at this tick's end
+            return False
+
+        run = asyncio.ensure_future(engine.run(600, on_tick))
+        await stopped.wait()
+        await asyncio.sleep(0.01)  # the run now awaits its work under way
+        assert not run.done() and not engine.answered
+        run.cancel()  # the second Ctrl-C
+        await asyncio.gather(run, return_exceptions=True)
+
+    asyncio.run(go())  # closing the loop cancels the work still under way
+    assert engine.later and all(j.task.done() for j in engine.later if j.task is not None)
+    assert not engine.answered

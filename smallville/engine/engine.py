@@ -485,8 +485,9 @@ class Engine:
 
     @property
     def answered(self) -> bool:
-        """Whether every work for later under way has its answer (a snapshot needs them)."""
-        return all(j.task is None or j.task.done() for j in self._jobs)
+        """Whether every work for later under way has its answer (a snapshot needs them). Work
+        cancelled (the event loop closed under a run stopped while it waited) has none."""
+        return all(j.task is None or (j.task.done() and not j.task.cancelled()) for j in self._jobs)
 
     @property
     def later(self) -> list[Job]:
