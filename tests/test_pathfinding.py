@@ -4,7 +4,24 @@ from collections import deque
 import numpy as np
 import pytest
 
+from smallville.world import pathfinding
 from smallville.world.pathfinding import NoPath, Pathfinder
+
+
+@pytest.fixture(params=["c", "python"])
+def compiled(request):
+    """Each search test runs on the C search and on the Python one."""
+    if request.param == "c" and pathfinding._astar is None:
+        pytest.skip("the C search was not built (no C compiler at install)")
+    return request.param == "c"
+
+
+def test_the_c_search_is_built_where_a_compiler_is():
+    import shutil
+
+    if shutil.which("cc") or shutil.which("gcc"):
+        assert pathfinding._astar is not None, "setup.py's extension did not build: pip install -e . again"
+        assert Pathfinder(np.ones((3, 3), bool)).compiled == pathfinding.compiled_available()
 
 
 def bfs_len(walk, s, g):
@@ -22,10 +39,11 @@ def bfs_len(walk, s, g):
     return None
 
 
-def test_paths_are_shortest_and_connected():
+def test_paths_are_shortest_and_connected(compiled):
     rng = np.random.default_rng(0)
     walk = rng.random((30, 40)) > 0.3
-    pf = Pathfinder(walk)
+    pf = Pathfinder(walk, compiled=compiled)
+    assert pf.compiled == compiled
     tiles = [(int(x), int(y)) for y, x in zip(*np.nonzero(walk))]
     r = random.Random(1)
     checked = 0
@@ -47,9 +65,9 @@ def test_paths_are_shortest_and_connected():
     assert checked > 100
 
 
-def test_cache_returns_same_path():
+def test_cache_returns_same_path(compiled):
     walk = np.ones((10, 10), bool)
-    pf = Pathfinder(walk)
+    pf = Pathfinder(walk, compiled=compiled)
     a = pf.path((0, 0), (9, 9))
     assert pf.path((0, 0), (9, 9)) is a and pf.hits == 1
     assert pf.path((3, 3), (3, 3)) == ()
@@ -88,10 +106,10 @@ def reference_astar(walk, s, g):
 
 
 @pytest.mark.parametrize("density", [0.1, 0.3, 0.4])
-def test_the_same_paths_as_the_reference_search(density):
+def test_the_same_paths_as_the_reference_search(density, compiled):
     rng = np.random.default_rng(int(density * 100))
     walk = rng.random((40, 60)) > density
-    pf = Pathfinder(walk)
+    pf = Pathfinder(walk, compiled=compiled)
     tiles = [(int(x), int(y)) for y, x in zip(*np.nonzero(walk))]
     r = random.Random(2)
     found = 0
@@ -107,11 +125,11 @@ def test_the_same_paths_as_the_reference_search(density):
     assert found > 20
 
 
-def test_the_same_paths_as_the_reference_search_on_the_town():
+def test_the_same_paths_as_the_reference_search_on_the_town(compiled):
     from smallville.world.world import load_world
 
     m = load_world("worlds/town.yaml").map
-    pf = Pathfinder(m.walkable)
+    pf = Pathfinder(m.walkable, compiled=compiled)
     labels = m.components()
     tiles = [(int(x), int(y)) for y, x in zip(*np.nonzero(m.walkable))]
     r = random.Random(3)

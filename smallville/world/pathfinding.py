@@ -2,14 +2,24 @@
 
 The grid is flattened once into neighbour lists so a search touches only the tiles it
 expands; results are cached by (start, goal) because agents walk the same routes daily.
+
+The search runs in C (``_astar.c``, built at install when a C compiler is there) and else in
+Python (:meth:`Pathfinder._search`, the reference): both pop tiles in the same order and return
+the same path. ``SMALLVILLE_PURE_PYTHON=1`` makes every Pathfinder use the Python search.
 """
 
 from __future__ import annotations
 
 import heapq
+import os
 from collections import OrderedDict
 
 import numpy as np
+
+try:
+    from smallville.world import _astar
+except ImportError:  # no compiler at install: the Python search
+    _astar = None
 
 Tile = tuple[int, int]
 
@@ -21,26 +31,21 @@ class NoPath(Exception):
     """No walkable route between two tiles (a validated world never raises this)."""
 
 
+def compiled_available() -> bool:
+    """Whether the C search is built and not switched off by ``SMALLVILLE_PURE_PYTHON``."""
+    return _astar is not None and os.environ.get("SMALLVILLE_PURE_PYTHON", "") in ("", "0")
+
+
 class Pathfinder:
-    def __init__(self, walkable: np.ndarray, cache_size: int = 20000):
+    def __init__(self, walkable: np.ndarray, cache_size: int = 20000, compiled: bool | None = None):
+        """``compiled``: search in C (default: when :func:`compiled_available`)."""
         self.height, self.width = walkable.shape
         w = self.width
         flat = walkable.ravel()
         self._walk = flat.tolist()
         n = flat.size
-        self._nbrs: list[tuple[int, ...]] = [()] * n
-        for i in np.flatnonzero(flat).tolist():
-            x, y = i % w, i // w
-            out = []
-            if x + 1 < w and flat[i + 1]:
-                out.append(i + 1)
-            if x > 0 and flat[i - 1]:
-                out.append(i - 1)
-            if y + 1 < self.height and flat[i + w]:
-                out.append(i + w)
-            if y > 0 and flat[i - w]:
-                out.append(i - w)
-            self._nbrs[i] = tuple(out)
+        self._flat = flat
+        self._nbrs: list[tuple[int, ...]] | None = None  # the Python search's, made on its first search
         self._cache: OrderedDict[tuple[int, int], tuple[Tile, ...]] = OrderedDict()
         self._cache_size = cache_size
         self._bits = max(1, n.bit_length())  # bits of a tile index or a path cost in a heap key
@@ -50,6 +55,9 @@ class Pathfinder:
         self._ys: list[int] = []
         self.hits = 0
         self.misses = 0
+        self.compiled = compiled_available() if compiled is None else (compiled and _astar is not None)
+        self._graph = _astar.graph(np.ascontiguousarray(walkable, dtype=np.uint8).tobytes(), w,
+                                   self.height) if self.compiled else None
 
     def path(self, start: Tile, goal: Tile) -> tuple[Tile, ...]:
         """Tiles from ``start`` (excluded) to ``goal`` (included); ``()`` if already there."""
@@ -69,6 +77,36 @@ class Pathfinder:
         return result
 
     def _search(self, s: int, g: int) -> list[int]:
+        if self._graph is None:
+            return self._search_python(s, g)
+        if s == g:
+            return []
+        n = len(self._walk)
+        if not (0 <= s < n and 0 <= g < n) or not self._walk[s] or not self._walk[g]:
+            raise NoPath(f"start or goal is not walkable: {s} -> {g}")
+        out = _astar.search(self._graph, s, g)
+        if out is None:
+            raise NoPath(f"no route from {(s % self.width, s // self.width)} to {(g % self.width, g // self.width)}")
+        return out
+
+    def _neighbours(self) -> list[tuple[int, ...]]:
+        w, flat = self.width, self._flat
+        nbrs: list[tuple[int, ...]] = [()] * flat.size
+        for i in np.flatnonzero(flat).tolist():
+            x, y = i % w, i // w
+            out = []
+            if x + 1 < w and flat[i + 1]:
+                out.append(i + 1)
+            if x > 0 and flat[i - 1]:
+                out.append(i - 1)
+            if y + 1 < self.height and flat[i + w]:
+                out.append(i + w)
+            if y > 0 and flat[i - w]:
+                out.append(i - w)
+            nbrs[i] = tuple(out)
+        return nbrs
+
+    def _search_python(self, s: int, g: int) -> list[int]:
         """A* from ``s`` to ``g`` (flat tile indices): pops by (f, -g, tile) — lowest f, then the
         deepest, then the lowest index — and keeps the first parent found at a node's best cost.
 
@@ -86,6 +124,7 @@ class Pathfinder:
         w = self.width
         gx, gy = g % w, g // w
         if self._cost is None:
+            self._nbrs = self._neighbours()
             self._cost = [_INF] * n
             self._came = [-1] * n
             self._xs = [i % w for i in range(n)]
