@@ -25,6 +25,7 @@ day costs; answers and decisions do not depend on latency).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 import subprocess
@@ -70,6 +71,9 @@ def main() -> int:
               f"{'world' if seed is None else seed}, server latency {args.latency:g} s, {args.answers} answers")
         print(f"requests {r['requests']}, wall {r['wall']:.1f} s, effective parallelism "
               f"{r['requests'] * args.latency / r['wall']:.2f} (requests × latency / wall; goal ≥ 8)")
+        print(f"  at most {r['requests'] / max(1, r['chain']):.1f} under any stepping that keeps each resident's own "
+              f"decisions and its conversations in order ({r['chain']} requests in a row for the busiest resident; "
+              f"see chain_of)")
         report(r, args.hours)
     if len(walls) > 1:
         par = [r["requests"] * args.latency / r["wall"] for r in walls]
@@ -119,10 +123,51 @@ def run_once(args, hours: float, latency: float, seed: int | None, keep: str | N
             cached = con.execute("SELECT COALESCE(SUM(cached_tokens), 0) FROM llm_calls").fetchone()[0]
         except sqlite3.OperationalError:  # a store from before cached prompt tokens were recorded
             cached = None
+        chain = chain_of(con)
     finally:
         reader.close()
-    return {"wall": wall, "requests": requests, "last": last, "digest": digest, "usage": usage,
+    return {"chain": chain, "wall": wall, "requests": requests, "last": last, "digest": digest, "usage": usage,
             "residents": residents, "by_name": by_name, "retries": retries, "failed": failed, "cached": cached}
+
+
+FOREGROUND = ("react", "converse_turn", "extract_facts", "reflect_questions", "reflect_insights", "next_action")
+
+
+def chain_of(con) -> int:
+    """The longest run of requests that must follow one another, whatever the stepping: each
+    resident's own foreground decisions in order, and a conversation's turns one after another,
+    starting once both residents are free. Work for later (plans, steps, ratings) counts as free,
+    and residents never wait on what they see of each other: an optimistic bound, so requests over
+    it bounds the effective parallelism from above (tick-by-tick stepping is much further below)."""
+    names = {name: i for i, name in con.execute("SELECT id, name FROM agents")}
+    calls = con.execute("SELECT id, tick, agent, decision FROM llm_calls WHERE attempt = 0 ORDER BY id").fetchall()
+    turns: dict[int, list[tuple[int, int]]] = {}
+    items = []
+    for cid, tick, agent, decision in calls:
+        if decision == "converse_turn":
+            turns.setdefault(agent, []).append((tick, cid))
+        elif decision in FOREGROUND:
+            items.append((tick, 1, agent))
+    used: set[int] = set()
+    for tick, data in con.execute("SELECT tick, data FROM events WHERE kind = 'conversation' ORDER BY tick, id"):
+        people = [names[p] for p in json.loads(data)["participants"] if p in names]
+        n = 0
+        for p in people:
+            for t, cid in turns.get(p, ()):
+                if t <= tick and cid not in used:
+                    used.add(cid)
+                    n += 1
+        items.append((tick, 0, (tuple(people), n)))
+    done: dict[int, int] = {}
+    for _, kind, what in sorted(items, key=lambda x: (x[0], x[1])):
+        if kind == 1:
+            done[what] = done.get(what, 0) + 1
+        else:
+            people, n = what
+            start = max((done.get(p, 0) for p in people), default=0)
+            for p in people:
+                done[p] = start + n
+    return max(done.values(), default=0)
 
 
 def report(r: dict, hours: float) -> None:
