@@ -190,7 +190,8 @@ def run(engine, n):
 
 def test_perception_reuses_an_unchanged_view_and_the_run_is_the_same():
     """An observation is reused while the resident's tile, action and the cells around it are
-    unchanged; with reuse off (every cell rebuilt as a new object) every digest is the same."""
+    unchanged, and attended to again without building its events when it was attended to the
+    tick before; with reuse off (every cell rebuilt as a new object) every digest is the same."""
     def digests(reuse):
         w = load_world("worlds/small.yaml")
         mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
@@ -199,12 +200,13 @@ def test_perception_reuses_an_unchanged_view_and_the_run_is_the_same():
             cells = e._cells
             e._cells = lambda: {k: tuple(list(v)) for k, v in cells().items()}  # equal, never the same object
         out = [r.digest for r in run(e, 900)]
-        return out, e.seen_reused
+        return out, e.seen_reused, e.attended_again
 
-    with_reuse, reused = digests(True)
-    without, none = digests(False)
+    with_reuse, reused, again = digests(True)
+    without, none, never = digests(False)
     assert with_reuse == without
     assert reused > 500 and none == 0
+    assert again > 400 and never == 0  # most reused views were attended to without building their events
 
 
 def test_engine_fills_object_states_within_vision():
@@ -363,3 +365,17 @@ def test_decider_schema_override():
                      enums={"blocks.place": ["A very long place name " * 10]})
     place = plan["properties"]["blocks"]["items"]["properties"]["place"]
     assert place["enum"] == ["A very long place name " * 10] and "maxLength" not in place
+
+
+def test_the_perceived_digest_text_is_canonical_json():
+    """The retention record is digested from each description's JSON made once: the very bytes
+    of :func:`canonical` (quotes, backslashes, control characters, non-ASCII, key order)."""
+    from smallville.engine.engine import canonical
+
+    w = load_world("worlds/small.yaml")
+    e = Engine(w, AgentPolicy.for_world(w), 5)
+    recent = {'Zoë is "baking" \\ bread': 12, "ann is idle": 3, "Ann is idle\n\t": 0, "€ café": 99999, "": 7,
+              "b\u2028c": 1}
+    assert e._perceived_json(recent) == canonical(recent)
+    assert e._perceived_json(recent) == canonical(recent)  # from the made JSON this time
+    assert e._perceived_json({}) == canonical({})

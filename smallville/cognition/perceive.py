@@ -63,6 +63,12 @@ def attend(obs: Observation, recent: dict[str, int], settings: PerceptionSetting
 
     ``recent`` maps a description to the tick the agent last attended to it; entries older
     than the retention window are dropped."""
+    return attend_seen(obs, recent, settings, tick_seconds)[0]
+
+
+def attend_seen(obs: Observation, recent: dict[str, int], settings: PerceptionSettings,
+                tick_seconds: int) -> tuple[list[Percept], tuple[str, ...]]:
+    """:func:`attend`, with the descriptions attended to (new or not): see :func:`attend_again`."""
     window = settings.retention_minutes * 60 // tick_seconds
     tick = obs.tick
     if recent:
@@ -90,7 +96,24 @@ def attend(obs: Observation, recent: dict[str, int], settings: PerceptionSetting
         new.append(e)
     for d in seen:
         recent[d] = tick
-    return new
+    return new, tuple(seen)
+
+
+def attend_again(recent: dict[str, int], seen: tuple[str, ...], tick: int, settings: PerceptionSettings,
+                 tick_seconds: int) -> bool:
+    """:func:`attend` of an observation showing the same events as the one attended to at
+    ``tick - 1`` (which attended to ``seen``), without building its events: with a retention
+    window of two ticks or more, those are all still in ``recent``, so nothing is new; ``recent``
+    is updated as :func:`attend` would. Returns False (and changes nothing) where that does not
+    hold; call :func:`attend` then."""
+    window = settings.retention_minutes * 60 // tick_seconds
+    if window < 2:
+        return False
+    for d in [d for d, t in recent.items() if tick - t >= window]:
+        del recent[d]
+    for d in seen:
+        recent[d] = tick
+    return True
 
 
 async def remember(persona: Persona, obs: Observation, ctx: DecisionContext) -> list[Any]:
