@@ -194,6 +194,7 @@ class Engine:
         self._object_buckets: tuple | None = None
         self._cell_content: dict[tuple[int, int], tuple] = {}  # see _cells
         self._seen_cache: dict[str, tuple] = {}  # resident -> ((x, y, action), cells around, observation)
+        self._places: dict[str, tuple[int, int, str]] = {}  # see _visible
         self.seen_reused = 0  # observations reused by perception (for tests and profiles)
         self.attended_again = 0  # of those, attended to without building their events (attend_again)
         self._index_stale = True
@@ -257,7 +258,14 @@ class Engine:
         return self.clock.time_at(self.state.tick)
 
     def _visible(self) -> list[dict]:
-        return [visible_row(a, self.map.address_at(a.x, a.y)) for a in self.state.agents]
+        places = self._places  # name -> (x, y, address): most residents stand still in a tick
+        out = []
+        for a in self.state.agents:
+            p = places.get(a.name)
+            if p is None or p[0] != a.x or p[1] != a.y:
+                p = places[a.name] = (a.x, a.y, self.map.address_at(a.x, a.y))
+            out.append(visible_row(a, p[2]))
+        return out
 
     def observe(self, a: AgentState, tick: int, now: dt.datetime) -> Observation:
         """What ``a`` sees: residents and objects in use within the vision radius and in line of
