@@ -151,17 +151,12 @@ def main() -> None:
                 row = {"residents": n, "embedder": emb, "hours": hours, "ticks": ticks, "wall_s": round(r["wall"], 1),
                        "ms_per_resident_tick": round(ms, 3), "peak_mb": round(r["peak_mb"]),
                        "store_mb": round(dir_size(out) / 1e6, 1), "embed_s": emb_stats.get("model_seconds"),
-                       "embedded": emb_stats.get("embedded"), "generate_s": round(gen_s, 1),
-                       "embed_waited_s": emb_stats.get("waited_seconds")}
+                       "embedded": emb_stats.get("embedded"), "generate_s": round(gen_s, 1)}
                 rows.append(row)
                 note = " (fewer hours than the others)" if hours != args.hours else ""
                 print(f"{n:>9} {emb:>8} {hours:>5g} {ticks:>6} {r['wall']:>8.1f} {ms:>11.3f} {r['peak_mb']:>8.0f} "
                       f"{row['store_mb']:>8.1f} {row['embed_s'] or 0:>8.1f} {row['embedded'] or 0:>8}  "
                       f"generated in {gen_s:.1f} s{note}", flush=True)
-                if emb_stats.get("background_batches"):
-                    print(f"{'':>9} {'':>8} of the embedding time, {emb_stats['waited_seconds']:.1f} s held the "
-                          f"simulation up ({emb_stats['background_batches']} batches ran beside it, in a worker thread)",
-                          flush=True)
                 if emb == "minilm" and hours != args.hours and emb_stats.get("model_seconds") is not None:
                     per_day = emb_stats["model_seconds"] * 24 / hours
                     print(f"{'':>9} {'':>8} MiniLM embedding time extrapolated to a game day: ~{per_day:.0f} s "
