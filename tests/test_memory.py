@@ -1,7 +1,6 @@
 """The memory stream: nodes, seeding, the embedding cache and batching, the run store, inspect, ablation."""
 
 import asyncio
-import time
 import hashlib
 import json
 
@@ -188,48 +187,3 @@ def test_minilm_integration(tmp_path):
     view = json.loads(run_cli("inspect", str(out), "--agent", "Ann Example", "--query", "drinking espresso",
                               "--json").stdout)
     assert "coffee" in view["retrieved"][0]["description"]
-
-
-class SlowBackground(HashingEmbedder):
-    """The hashing embedder, slow and marked to run beside the simulation (as MiniLM is); it
-    notes every batch it is sent."""
-
-    background = True
-
-    def __init__(self):
-        super().__init__(64)
-        self.calls = []
-
-    def embed(self, texts):
-        self.calls.append(list(texts))
-        time.sleep(0.02)
-        return super().embed(texts)
-
-
-@pytest.mark.parametrize("background", ["1", "0"])
-def test_a_batch_embedded_beside_the_simulation_changes_nothing(background, monkeypatch):
-    """Batches embedded in a worker thread are the very batches a run without it sends, in the
-    same order, so the run is the same; the simulation waits for less than the model time."""
-    from smallville.cognition.agent import AgentPolicy
-
-    def run(flag):
-        monkeypatch.setenv("SMALLVILLE_EMBED_BACKGROUND", flag)
-        w = load_world("worlds/small.yaml")
-        emb = SlowBackground()
-        mem = MemoryStreams.for_world(w, EmbeddingCache(emb))
-        mem.batch = 8
-        e = Engine(w, AgentPolicy.for_world(w), 5, memory=mem)
-
-        async def go():
-            return [(await e.step()).digest for _ in range(720)]
-
-        digests = asyncio.run(go())
-        mem.drain(final=True)
-        return digests, emb.calls, mem.cache.stats
-
-    digests, calls, stats = run(background)
-    ref_digests, ref_calls, ref_stats = run("0") if background == "1" else (digests, calls, stats)
-    assert digests == ref_digests and calls == ref_calls
-    if background == "1":
-        assert stats.background >= 3 and ref_stats.background == 0
-        assert stats.waited_seconds < stats.seconds  # some of the model time overlapped the ticks

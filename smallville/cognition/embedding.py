@@ -21,7 +21,6 @@ import hashlib
 import os
 import re
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol, Sequence
 
@@ -78,7 +77,6 @@ class MiniLMEmbedder:
 
     name = "all-MiniLM-L6-v2"
     dim = 384
-    background = True  # torch computes outside the GIL: a batch can run beside the simulation
 
     def __init__(self, batch_size: int = 64, device: str = "cpu", threads: int | None = None):
         self.batch_size = batch_size
@@ -152,8 +150,6 @@ class CacheStats:
     batches: int = 0
     seconds: float = 0.0  # time spent embedding (not loading the model)
     load_seconds: float = 0.0  # time spent loading the model
-    background: int = 0  # batches embedded beside the simulation (EmbeddingCache.start)
-    waited_seconds: float = 0.0  # time the simulation waited for those
 
     @property
     def hit_rate(self) -> float:
@@ -167,19 +163,11 @@ class CacheStats:
         return {"requests": self.requests, "hits": self.hits, "embedded": self.embedded, "batches": self.batches,
                 "model_seconds": round(self.seconds, 3),
                 "load_seconds": round(self.load_seconds, 3), "hit_rate": round(self.hit_rate, 4),
-                "embeddings_per_s": round(self.per_second, 1), "background_batches": self.background,
-                "waited_seconds": round(self.waited_seconds, 3)}
+                "embeddings_per_s": round(self.per_second, 1)}
 
 
 class EmbeddingCache:
-    """Vectors by text key. :meth:`vectors` sends only unseen texts to the embedder, in one batch.
-
-    With an embedder marked ``background`` (MiniLM: torch runs outside the GIL), :meth:`start`
-    embeds a batch in a worker thread while the simulation goes on, on the second core; a text
-    under way counts as cached, and anything that reads vectors (:meth:`vectors`) first waits for
-    it. The batch is the very one a call of :meth:`vectors` would have sent at that moment, so
-    every vector, hence the run, is the same as without the thread (``SMALLVILLE_EMBED_BACKGROUND=0``
-    turns it off); only the tick whose run-store write carries the new vectors may be later."""
+    """Vectors by text key. :meth:`vectors` sends only unseen texts to the embedder, in one batch."""
 
     def __init__(self, embedder: Embedder):
         self.embedder = embedder
@@ -188,81 +176,22 @@ class EmbeddingCache:
         self._vectors: dict[str, np.ndarray] = {}
         self._new: list[str] = []  # keys computed since the last drain (for the run store)
         self.stats = CacheStats()
-        self.background = bool(getattr(embedder, "background", False)) and os.environ.get(
-            "SMALLVILLE_EMBED_BACKGROUND", "1") not in ("0", "")
-        self._pool: ThreadPoolExecutor | None = None
-        self._inflight: dict[str, str] = {}  # key -> text of the batch under way
-        self._future: Future | None = None
 
     def key(self, text: str) -> str:
         return text_key(self.model, text)
 
     def __contains__(self, key: str) -> bool:
-        return key in self._vectors or key in self._inflight
-
-    def start(self, texts: Sequence[str], keys: Sequence[str]) -> None:
-        """Begin embedding the texts not cached yet: in a worker thread when the embedder runs
-        in the background, else at once (as :meth:`vectors`)."""
-        if not self.background:
-            self.vectors(texts, keys)
-            return
-        self.wait()
-        missing: dict[str, str] = {}
-        for k, t in zip(keys, texts):
-            if k not in self._vectors and k not in missing:
-                missing[k] = t
-        self.stats.requests += len(keys)
-        self.stats.hits += len(keys) - len(missing)
-        if not missing:
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
-        self._inflight = missing
-        self._future = self._pool.submit(self._embed, list(missing.values()))
-        self.stats.background += 1
-
-    def _embed(self, texts: list[str]) -> tuple[np.ndarray, float, float]:
-        t0, load0 = time.perf_counter(), getattr(self.embedder, "load_seconds", 0.0)
-        vecs = self.embedder.embed(texts)
-        loaded = getattr(self.embedder, "load_seconds", 0.0) - load0
-        return vecs, time.perf_counter() - t0 - loaded, loaded
-
-    def wait(self) -> None:
-        """Take in the batch under way, if any (its vectors join the cache in its order)."""
-        if self._future is None:
-            return
-        t0 = time.perf_counter()
-        future, self._future = self._future, None
-        missing, self._inflight = self._inflight, {}
-        vecs, seconds, loaded = future.result()
-        self.stats.waited_seconds += time.perf_counter() - t0
-        self.stats.seconds += seconds
-        self.stats.load_seconds += loaded
-        self.stats.embedded += len(missing)
-        self.stats.batches += 1
-        for k, v in zip(missing, vecs):
-            self._vectors[k] = v
-        self._new.extend(missing)
-
-    def close(self) -> None:
-        """Finish the batch under way and stop the worker thread."""
-        self.wait()
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        return key in self._vectors
 
     def preload(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
         for k, v in items:
             self._vectors[k] = np.asarray(v, dtype=np.float32)
 
     def get(self, key: str) -> np.ndarray | None:
-        if key in self._inflight:
-            self.wait()
         return self._vectors.get(key)
 
     def vectors(self, texts: Sequence[str], keys: Sequence[str] | None = None) -> np.ndarray:
         """(len(texts), dim) rows for ``texts``; one call of the embedder for all the missing ones."""
-        self.wait()
         keys = list(keys) if keys is not None else [self.key(t) for t in texts]
         missing: dict[str, str] = {}
         for k, t in zip(keys, texts):
@@ -286,8 +215,7 @@ class EmbeddingCache:
         return np.stack([self._vectors[k] for k in keys]).astype(np.float32, copy=False)
 
     def drain_new(self) -> list[tuple[str, str, int, bytes]]:
-        """(key, model, dim, float32 bytes) of each vector computed since the last drain (a batch
-        still under way is not waited for: its vectors go with a later drain)."""
+        """(key, model, dim, float32 bytes) of each vector computed since the last drain."""
         out = [(k, self.model, self.dim, self._vectors[k].astype("<f4").tobytes()) for k in self._new]
         self._new = []
         return out

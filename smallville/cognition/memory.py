@@ -286,22 +286,11 @@ class MemoryStreams:
         self._unseen = {k for k in self._unseen if k not in self.cache} if agent is not None else set()
         return vecs[i:]
 
-    def prefetch(self) -> None:
-        """Start embedding every pending text of every stream, the batch :meth:`flush` would send
-        now (:meth:`EmbeddingCache.start`); the streams take their vectors at their next flush."""
-        texts = [n.description for s in self.streams.values() for n in s.pending()]
-        keys = [n.embedding for s in self.streams.values() for n in s.pending()]
-        self.cache.start(texts, keys)
-        self._unseen = set()
-
     def drain(self, final: bool = False) -> MemoryDelta:
         """Everything new since the last drain; pending texts are embedded first when ``final``
         or when ``batch`` of them are new to the cache."""
         if final or len(self._unseen) >= self.batch:
-            if final or not self.cache.background:
-                self.flush()
-            else:  # embedded beside the simulation; indexed when a retrieval or the next flush needs it
-                self.prefetch()
+            self.flush()
         # in a fixed order, whatever order concurrent decisions finished in (stable: a node rated
         # twice in one tick keeps its ratings in the order they were given)
         rows = sorted(self._rows, key=lambda r: (r["agent"], r["id"]))
