@@ -71,9 +71,7 @@ def attend_seen(obs: Observation, recent: dict[str, int], settings: PerceptionSe
     """:func:`attend`, with the descriptions attended to (new or not): see :func:`attend_again`."""
     window = settings.retention_minutes * 60 // tick_seconds
     tick = obs.tick
-    if recent:
-        for d in [d for d, t in recent.items() if tick - t >= window]:
-            del recent[d]
+    _forget(recent, tick, window)
     bandwidth = settings.attention_bandwidth
     # Only the nearest ``bandwidth`` events are attended to. In a crowd, sentences are built
     # only for the events no farther than the bandwidth-th nearest: sorted by (distance,
@@ -99,6 +97,13 @@ def attend_seen(obs: Observation, recent: dict[str, int], settings: PerceptionSe
     return new, tuple(seen)
 
 
+def _forget(recent: dict[str, int], tick: int, window: int) -> None:
+    """Drop what was last attended to a whole retention window ago."""
+    if recent:
+        for d in [d for d, t in recent.items() if tick - t >= window]:
+            del recent[d]
+
+
 def attend_again(recent: dict[str, int], seen: tuple[str, ...], tick: int, settings: PerceptionSettings,
                  tick_seconds: int) -> bool:
     """:func:`attend` of an observation showing the same events as the one attended to at
@@ -109,8 +114,7 @@ def attend_again(recent: dict[str, int], seen: tuple[str, ...], tick: int, setti
     window = settings.retention_minutes * 60 // tick_seconds
     if window < 2:
         return False
-    for d in [d for d, t in recent.items() if tick - t >= window]:
-        del recent[d]
+    _forget(recent, tick, window)
     for d in seen:
         recent[d] = tick
     return True

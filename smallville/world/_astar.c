@@ -13,7 +13,6 @@
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 typedef struct {
     Py_ssize_t n, width, height;

@@ -77,13 +77,13 @@ class Pathfinder:
         return result
 
     def _search(self, s: int, g: int) -> list[int]:
-        if self._graph is None:
-            return self._search_python(s, g)
         if s == g:
             return []
         n = len(self._walk)
         if not (0 <= s < n and 0 <= g < n) or not self._walk[s] or not self._walk[g]:
             raise NoPath(f"start or goal is not walkable: {s} -> {g}")
+        if self._graph is None:
+            return self._search_python(s, g)
         out = _astar.search(self._graph, s, g)
         if out is None:
             raise NoPath(f"no route from {(s % self.width, s // self.width)} to {(g % self.width, g // self.width)}")
@@ -115,12 +115,9 @@ class Pathfinder:
         much faster; costs and parents are flat lists reused across searches (only the tiles a
         search touched are reset). The smallest key of an expansion is held out of the heap when
         it is the smallest of all (the deepest step toward the goal usually is), which saves a
-        push and a pop. The pop order, hence the path, is the tuple version's."""
-        if s == g:
-            return []
+        push and a pop. The pop order, hence the path, is the tuple version's. ``s`` and ``g``
+        are distinct walkable tiles (checked by :meth:`_search`)."""
         n = len(self._walk)
-        if not (0 <= s < n and 0 <= g < n) or not self._walk[s] or not self._walk[g]:
-            raise NoPath(f"start or goal is not walkable: {s} -> {g}")
         w = self.width
         gx, gy = g % w, g // w
         if self._cost is None:
