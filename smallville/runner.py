@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import gc
 import json
 import os
 import signal
@@ -165,7 +167,8 @@ def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: in
     signalled = False
     held = HeldSignals()  # a signal outside _drive's own handling (loop start and close, the closing writes) is noted
     try:
-        spent, signalled = asyncio.run(_drive(engine, writer, stop, clock, quiet, stack, held))
+        with long_lived_gc():
+            spent, signalled = asyncio.run(_drive(engine, writer, stop, clock, quiet, stack, held))
         if signalled:
             status = "interrupted"
         else:
@@ -193,6 +196,24 @@ def _simulate(engine: Engine, writer: RunWriter, memory, stack, chosen, stop: in
         print(f"interrupted at tick {engine.state.tick}; go on with: python -m smallville run --resume {writer.dir}",
               file=sys.stderr)
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def long_lived_gc(young: int = 20_000):
+    """Python's cyclic garbage collector tuned for a simulation: what exists when the run starts
+    (the world, its maps, personas and memory) lives to the end, so it is frozen out of the
+    collector's passes, and collections of young objects start after ``young`` allocations
+    instead of 700. A run of 1,000 residents spent about a tenth of its time in collections
+    that found little; every collection still happens, only later. Restored on the way out."""
+    saved = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(max(saved[0], young), max(saved[1], 20), max(saved[2], 20))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
 
 
 class HeldSignals:

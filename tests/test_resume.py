@@ -154,3 +154,35 @@ def test_a_budget_stopped_run_resumes_with_a_fresh_budget(tiny_world, tmp_path, 
         assert reader.llm_usage()["calls"] == sent
     finally:
         reader.close()
+
+
+def test_the_collector_is_tuned_during_a_run_and_restored_after(tiny_world, tmp_path, monkeypatch):
+    """What exists when a run starts is frozen out of the garbage collector's passes and young
+    collections start later; afterwards the process's collector is as it was, even after an error."""
+    import gc
+
+    import smallville.runner as runner
+
+    seen = []
+    drive = runner._drive
+
+    async def spy(*a, **k):
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+        return await drive(*a, **k)
+
+    monkeypatch.setattr(runner, "_drive", spy)
+    before = gc.get_threshold()
+    assert run(tiny_world, tmp_path / "run", "--hours", "0.1") == 0
+    (young, *_), frozen = seen[0]
+    assert young > before[0] and frozen > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+    async def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(runner, "_drive", boom)
+    try:
+        run(tiny_world, tmp_path / "run2", "--hours", "0.1")
+    except RuntimeError:
+        pass
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -37,6 +37,7 @@ def test_queries_match_a_brute_force_scan(cell, ops, queries):
         want = brute(pos, x, y, r)
         assert index.within(x, y, r) == want
         assert index.near(x, y, r) == sorted(n for _, n in want)
+        assert sorted(index.candidates(x, y, r)) == want
     for n, p in pos.items():
         assert index.position(n) == p and n in index
 

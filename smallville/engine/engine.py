@@ -646,8 +646,14 @@ class Engine:
         for i in free:
             a = awake_[i]
             vis, ax, ay = self.sight.row(a.x, a.y), a.x - r, a.y - r  # vis[k_of[dy + r][dx + r]]: can_see
-            seen = sorted(order[n] for n in index.near(a.x, a.y, r) if n in order and n != a.name
-                          and vis[k_of[awake_[order[n]].y - ay][awake_[order[n]].x - ax]])
+            seen = []
+            for _, n in index.candidates(a.x, a.y, r):
+                j = order.get(n)
+                if j is not None and j != i:
+                    b = awake_[j]
+                    if vis[k_of[b.y - ay][b.x - ax]]:
+                        seen.append(j)
+            seen.sort()
             if seen and ready(self.residents[a.name], now, [awake_[j].name for j in seen]):
                 cand.append(a)
         if not cand:

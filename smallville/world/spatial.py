@@ -4,6 +4,7 @@
     index.move("Ann", 3, 4)                       # add, or move to a new tile
     index.near(5, 5, 8)                           # -> ["Ann", ...] sorted by name
     index.within(5, 5, 8)                         # -> [(3, "Ann"), ...] by (distance, name)
+    index.candidates(5, 5, 8)                     # -> the same pairs, unordered
     index.remove("Ann")
 
 Distances are Manhattan (|dx| + |dy|), the engine's sight; a query with radius ``r`` returns
@@ -28,7 +29,8 @@ class SpatialIndex:
         self.width, self.height = width, height
         self.cell = max(1, int(cell))
         self._pos: dict[str, tuple[int, int]] = {}
-        self._buckets: dict[tuple[int, int], set[str]] = {}
+        self._buckets: dict[tuple[int, int], dict[str, tuple[int, int]]] = {}  # bucket -> {name: tile}
+        self._spans: dict[tuple[int, int, int, int], tuple[tuple[int, int], ...]] = {}  # see _keys
 
     @classmethod
     def of(cls, width: int, height: int, cell: int, positions: Iterable[tuple[str, int, int]]) -> "SpatialIndex":
@@ -53,12 +55,10 @@ class SpatialIndex:
             okey = self._bucket(*old)
             if okey != key:
                 bucket = self._buckets[okey]
-                bucket.discard(name)
+                del bucket[name]
                 if not bucket:
                     del self._buckets[okey]
-                self._buckets.setdefault(key, set()).add(name)
-        else:
-            self._buckets.setdefault(key, set()).add(name)
+        self._buckets.setdefault(key, {})[name] = (x, y)
         self._pos[name] = (x, y)
 
     def remove(self, name: str) -> None:
@@ -67,7 +67,7 @@ class SpatialIndex:
         if old is not None:
             okey = self._bucket(*old)
             bucket = self._buckets[okey]
-            bucket.discard(name)
+            del bucket[name]
             if not bucket:
                 del self._buckets[okey]
 
@@ -80,36 +80,42 @@ class SpatialIndex:
     def __contains__(self, name: object) -> bool:
         return name in self._pos
 
-    def _keys(self, x: int, y: int, r: int) -> list[tuple[int, int]]:
-        """The occupied buckets a query of radius ``r`` around (x, y) must look at."""
+    def _keys(self, x: int, y: int, r: int) -> tuple[tuple[int, int], ...]:
+        """The buckets a query of radius ``r`` around (x, y) must look at (occupied or not; made
+        once per span of buckets), or only the occupied ones for a radius reaching more buckets
+        than there are occupied."""
         c = self.cell
-        bx0, bx1 = (x - r) // c, (x + r) // c
-        by0, by1 = (y - r) // c, (y + r) // c
-        buckets = self._buckets
-        if (bx1 - bx0 + 1) * (by1 - by0 + 1) > len(buckets):  # a huge radius: scan the occupied buckets
-            return [k for k in buckets if bx0 <= k[0] <= bx1 and by0 <= k[1] <= by1]
-        return [k for k in ((bx, by) for by in range(by0, by1 + 1) for bx in range(bx0, bx1 + 1)) if k in buckets]
+        span = ((x - r) // c, (x + r) // c, (y - r) // c, (y + r) // c)
+        keys = self._spans.get(span)
+        if keys is None:
+            bx0, bx1, by0, by1 = span
+            if (bx1 - bx0 + 1) * (by1 - by0 + 1) > len(self._buckets):  # a huge radius
+                return tuple(k for k in self._buckets if bx0 <= k[0] <= bx1 and by0 <= k[1] <= by1)
+            keys = self._spans[span] = tuple((bx, by) for by in range(by0, by1 + 1) for bx in range(bx0, bx1 + 1))
+        return keys
 
-    def _candidates(self, x: int, y: int, r: int) -> list[tuple[int, str]]:
-        """(distance, name) of everyone within ``r`` of (x, y), in no particular order."""
+    def candidates(self, x: int, y: int, r: int) -> list[tuple[int, str]]:
+        """(distance, name) of everyone within ``r`` of (x, y), in no particular order (for a
+        caller that orders them its own way)."""
         if r < 0:
             return []
-        buckets, pos = self._buckets, self._pos
+        get = self._buckets.get
         out = []
         for key in self._keys(x, y, r):
-            for name in buckets[key]:
-                px, py = pos[name]
-                d = abs(px - x) + abs(py - y)
-                if d <= r:
-                    out.append((d, name))
+            bucket = get(key)
+            if bucket:
+                for name, (px, py) in bucket.items():
+                    d = (px - x if px >= x else x - px) + (py - y if py >= y else y - py)
+                    if d <= r:
+                        out.append((d, name))
         return out
 
     def near(self, x: int, y: int, r: int) -> list[str]:
         """Names within Manhattan distance ``r`` of (x, y), sorted by name."""
-        return sorted(name for _, name in self._candidates(x, y, r))
+        return sorted(name for _, name in self.candidates(x, y, r))
 
     def within(self, x: int, y: int, r: int) -> list[tuple[int, str]]:
         """(distance, name) of everyone within ``r`` of (x, y), nearest first, ties by name."""
-        out = self._candidates(x, y, r)
+        out = self.candidates(x, y, r)
         out.sort()
         return out
