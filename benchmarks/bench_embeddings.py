@@ -1,7 +1,9 @@
 """Embeddings per second and the cache's hit rate.
 
 1. all-MiniLM-L6-v2 throughput by batch size (torch threads as the embedder sets them:
-   1 unless SMALLVILLE_EMBED_THREADS says otherwise);
+   1 unless SMALLVILLE_EMBED_THREADS says otherwise): one text repeated, then a mix of
+   lengths like a run's (short observations beside long plans), where the batch size decides
+   how much padding each batch carries;
 2. a rules run of the town with memory on (default one game day): wall time, texts embedded,
    model time, embeddings per second and cache hit rate, from the run's manifest.
 """
@@ -31,6 +33,20 @@ def model_throughput() -> None:
             e.embed(texts)
         el = (time.perf_counter() - t0) / reps
         print(f"  batch {n:>3}: {el * 1000:8.1f} ms  {n / el:7.1f} sentences/s")
+    words = "walks over to the counter and orders a coffee before the morning rush begins at the cafe".split()
+    mixed = [f"Resident {i} is " + " ".join(words[:3 + i % 6]) for i in range(200)]
+    mixed += [f"Resident {i}'s plan for Monday: " + "; ".join(f"{7 + h:02d}:00 " + " ".join(words[h % 5:h % 5 + 6])
+                                                           for h in range(8 + i % 5)) for i in range(56)]
+    print(f"  {len(mixed)} texts of mixed lengths, one call:")
+    saved = e.batch_size
+    for bs in (16, 64):
+        e.batch_size = bs
+        e.embed(mixed[:32])
+        t0 = time.perf_counter()
+        e.embed(mixed)
+        el = time.perf_counter() - t0
+        print(f"    batch_size {bs:>2}{' (default)' if bs == saved else ''}: {len(mixed) / el:7.1f} sentences/s")
+    e.batch_size = saved
 
 
 def town_day(world: str, hours: float, embedder: str) -> None:
