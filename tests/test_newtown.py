@@ -151,6 +151,44 @@ def test_the_viewer_draws_it(runs: list[Path]) -> None:
     assert len(snap.agents) == 100 and drawn >= 80  # sprites of residents at the same spot overlap
 
 
+def test_a_crowd_seen_whole_leaves_the_map_readable(runs: list[Path]) -> None:
+    """Seen whole, a town of hundreds is not a wall of labels: place signs never cover each other
+    and residents' labels are a sample covering a bounded share of the map (before, 600
+    residents covered 96 % of it)."""
+    pytest.importorskip("pygame")
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    os.environ.setdefault("SMALLVILLE_EMOJI_FONT", "none")
+    import dataclasses
+
+    import numpy as np
+    import pygame
+
+    from smallville.viewer import hud
+    from smallville.viewer.render import View, fit, frame_array, layout, renderer_for
+    from smallville.viewer.scene import load_scene
+    from smallville.viewer.snapshot import SnapshotSource
+
+    reader = RunReader(runs[0])
+    try:
+        src = SnapshotSource(reader, load_scene(reader))
+        snap = src.snapshot(reader.last_tick())
+    finally:
+        reader.close()
+    view = fit(src.scene, View(1200, 800))
+    area = layout(view).map
+    signs = hud.draw_places(pygame.Surface((view.width, view.height)), renderer_for(src.scene), snap, view, area)
+    assert len(signs) > len(src.scene.sector_labels) // 2
+    assert not any(a.colliderect(b) for i, a in enumerate(signs) for b in signs[i + 1:])
+    rng = np.random.default_rng(0)
+    w, h = src.scene.map.width, src.scene.map.height
+    crowd = tuple(dataclasses.replace(a, name=f"{a.name} {k}", x=float(rng.integers(0, w)), y=float(rng.integers(0, h)))
+                  for k in range(6) for a in snap.agents)
+    on_map = (slice(area.top, area.bottom), slice(area.left, area.right))
+    empty = frame_array(dataclasses.replace(snap, agents=()), view)[on_map]
+    covered = np.any(frame_array(dataclasses.replace(snap, agents=crowd), view)[on_map] != empty, axis=-1).mean()
+    assert covered < 0.6, f"600 residents cover {covered:.0%} of the map"
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "smallville", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)

@@ -43,10 +43,14 @@ def draw_places(out: pygame.Surface, R: "Renderer", snap: Snapshot, view: "View"
             out.blit(b, b.get_rect(bottomleft=(int(sx) + 1, int(sy) - 2)))
     size = int(max(13, min(20, z * 0.5)))
     signs = []
-    for s in scene.sector_labels:
+    # the larger sectors first; a sign that would cover one already drawn is left out until a
+    # closer zoom makes room (a town of hundreds of houses seen whole would be a wall of signs)
+    for s in sorted(scene.sector_labels, key=lambda s: -s.bbox[2] * s.bbox[3]):
         sx, sy = to_screen(view, area, s.anchor[0] - 0.5, s.anchor[1] - 0.5)
         b = R.text.box(s.name, size, (255, 255, 255), (20, 22, 28, 200), bold=True)
         r = b.get_rect(center=(int(sx), int(sy)))
+        if not r.colliderect(area) or r.collidelist(signs) >= 0:  # off screen, or in the way of one drawn
+            continue
         out.blit(b, r)
         signs.append(r)
     out.set_clip(None)

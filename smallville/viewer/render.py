@@ -8,6 +8,7 @@ drawing the same snapshot and view twice gives the same pixels.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import weakref
 from collections import OrderedDict
@@ -258,17 +259,34 @@ class Renderer:
             sp = self.sprite(a.name, r, a.name == view.follow)
             sx, sy = pos[a.name]
             out.blit(sp, (sx - sp.get_width() // 2, sy - (sp.get_height() - 4) // 2))
-        # labels and speech bubbles, placed greedily so they do not cover each other
+        # labels and speech bubbles, placed greedily so they do not cover each other; in a crowd a
+        # label with no spot at most a quarter covered is left out (the followed resident's never),
+        # so a town of hundreds seen whole shows its map and a readable sample; zooming in shows more
         size = int(max(13, min(17, view.zoom * 0.45)))
         max_w = 200 if view.zoom < 20 else 260
         placed = [pygame.Rect(x - r, y - r, 2 * r, 2 * r) for x, y in pos.values()] + list(avoid)
         seen = area.inflate(2 * r, 2 * r)  # no labels for people off screen
         first = sorted((a for a in snap.agents if seen.collidepoint(pos[a.name])),
                        key=lambda a: (a.name != view.follow, a.utterance is None, pos[a.name][1]))
+        labels = {a.name: self.label(a, size, max_w) for a in first}
+        budget = area.w * area.h // LABEL_SHARE
+        if sum(s.get_width() * s.get_height() for s in labels.values()) > budget:
+            # more labels than a readable share of the map: a sample spread over it (by a hash of
+            # the name, the same from frame to frame), after the followed resident and the speakers
+            used, keep = 0, set()
+            for a in sorted(first, key=lambda a: (a.name != view.follow, a.utterance is None, _spread(a.name))):
+                if used > budget and a.name != view.follow:
+                    break
+                keep.add(a.name)
+                used += labels[a.name].get_width() * labels[a.name].get_height()
+            first = [a for a in first if a.name in keep]
         for a in first:
             sx, sy = pos[a.name]
-            lab = self.label(a, size, max_w)
-            rect = self._place(lab.get_size(), sx, sy, r, placed, area)
+            must = a.name == view.follow
+            lab = labels[a.name]
+            rect, free = self._place(lab.get_size(), sx, sy, r, placed, area)
+            if not (free or must):
+                continue
             placed.append(rect)
             near = (min(max(sx, rect.left + 8), rect.right - 8), min(max(sy, rect.top), rect.bottom))
             if (near[0] - sx) ** 2 + (near[1] - sy) ** 2 > (r + 10) ** 2:  # a label pushed away: a leader line
@@ -276,15 +294,17 @@ class Renderer:
             out.blit(lab, rect)
             if a.utterance:
                 b = self.bubble(a.utterance, size)
-                br = self._place(b.get_size(), rect.centerx, rect.centery + 4, rect.h // 2 + 2, placed, area)
-                placed.append(br)
-                out.blit(b, br)
-                _tail(out, br, rect)
+                br, free = self._place(b.get_size(), rect.centerx, rect.centery + 4, rect.h // 2 + 2, placed, area)
+                if free or must:
+                    placed.append(br)
+                    out.blit(b, br)
+                    _tail(out, br, rect)
         out.set_clip(None)
 
     @staticmethod
-    def _place(wh, sx, sy, r, taken: list[pygame.Rect], area: pygame.Rect) -> pygame.Rect:
-        """The free spot nearest the sprite for a label (above first), else the least covered one."""
+    def _place(wh, sx, sy, r, taken: list[pygame.Rect], area: pygame.Rect) -> tuple[pygame.Rect, bool]:
+        """The free spot nearest the sprite for a label (above first), else the least covered one;
+        with whether it is clear enough to draw (at most a quarter of it covered)."""
         w, h = wh
         above = pygame.Rect(0, 0, w, h)
         above.midbottom = (sx, sy - r - 3)
@@ -301,17 +321,17 @@ class Renderer:
                       left.move(0, -dy), left.move(0, dy), above.move(w // 2 * k // 2, -dy // 2),
                       above.move(-w // 2 * k // 2, -dy // 2)]
         inside = area.collidepoint(sx, sy)
-        best, best_cost = above, None
+        best, best_cost, best_overlap = above, None, 0
         for i, c in enumerate(cands):
             if inside:
                 c = c.clamp(area)
             overlap = sum(_overlap(c, taken[j]) for j in c.collidelistall(taken))
             if overlap == 0:
-                return c
+                return c, True
             cost = overlap + i * 40
             if best_cost is None or cost < best_cost:
-                best, best_cost = c, cost
-        return best
+                best, best_cost, best_overlap = c, cost, overlap
+        return best, best_overlap * 4 <= w * h
 
     # -- the frame -------------------------------------------------------
     def frame(self, snap: Snapshot, view: View) -> pygame.Surface:
@@ -341,6 +361,13 @@ def _tail(out: pygame.Surface, bubble: pygame.Rect, to: pygame.Rect) -> None:
     else:
         base, tip = ((bubble.right - 1, y - 5), (bubble.right - 1, y + 5)), (bubble.right + 6, y)
     pygame.draw.polygon(out, (255, 255, 255), [base[0], base[1], tip])
+
+
+LABEL_SHARE = 3  # residents' labels may cover up to a third of the map's area
+
+
+def _spread(name: str) -> bytes:
+    return hashlib.blake2b(name.encode(), digest_size=8).digest()
 
 
 def _overlap(a: pygame.Rect, b: pygame.Rect) -> int:
