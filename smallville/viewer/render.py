@@ -138,6 +138,7 @@ class Renderer:
         self._scaled: OrderedDict[int, pygame.Surface] = OrderedDict()
         self._sprites: dict[tuple, pygame.Surface] = {}
         self._labels: dict[tuple, pygame.Surface] = {}
+        self._label_room = 1000  # labels kept before the cache starts again (grows with the crowd)
         self._bubbles: dict[tuple, pygame.Surface] = {}
         self.cache: dict[tuple, pygame.Surface] = {}  # other drawn parts (the timeline's static layer)
 
@@ -206,7 +207,7 @@ class Renderer:
         key = (a.name, a.action, a.emoji, size, max_w)
         s = self._labels.get(key)
         if s is None:
-            if len(self._labels) > 1000:
+            if len(self._labels) > self._label_room:
                 self._labels.clear()
             icon = self.icons.icon(a.emoji or "🙂", size + 3)
             c = palette.agent_colour(a.name)
@@ -268,6 +269,7 @@ class Renderer:
         seen = area.inflate(2 * r, 2 * r)  # no labels for people off screen
         first = sorted((a for a in snap.agents if seen.collidepoint(pos[a.name])),
                        key=lambda a: (a.name != view.follow, a.utterance is None, pos[a.name][1]))
+        self._label_room = max(self._label_room, 4 * len(snap.agents))
         labels = {a.name: self.label(a, size, max_w) for a in first}
         budget = area.w * area.h // LABEL_SHARE
         if sum(s.get_width() * s.get_height() for s in labels.values()) > budget:
