@@ -119,16 +119,13 @@ def test_it_runs_the_same_twice_and_people_go_out_to_work(runs: list[Path]) -> N
         r.close()
 
 
-def test_the_viewer_draws_it(runs: list[Path]) -> None:
+@pytest.fixture(scope="module")
+def seen_whole(runs: list[Path]):
+    """(scene, snapshot, view): the first run's last tick in a 1200x800 view of the whole map."""
     pytest.importorskip("pygame")
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     os.environ.setdefault("SMALLVILLE_EMOJI_FONT", "none")
-    import dataclasses
-
-    import numpy as np
-
-    from smallville.viewer import palette
-    from smallville.viewer.render import View, agent_positions, fit, frame_array, sprite_radius
+    from smallville.viewer.render import View, fit
     from smallville.viewer.scene import load_scene
     from smallville.viewer.snapshot import SnapshotSource
 
@@ -136,11 +133,22 @@ def test_the_viewer_draws_it(runs: list[Path]) -> None:
     try:
         src = SnapshotSource(reader, load_scene(reader))
         snap = src.snapshot(reader.last_tick())
-        view = fit(src.scene, View(1200, 800))
-        arr = frame_array(snap, view)
-        empty = frame_array(dataclasses.replace(snap, agents=()), view)
     finally:
         reader.close()
+    return src.scene, snap, fit(src.scene, View(1200, 800))
+
+
+def test_the_viewer_draws_it(seen_whole) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from smallville.viewer import palette
+    from smallville.viewer.render import agent_positions, frame_array, sprite_radius
+
+    _, snap, view = seen_whole
+    arr = frame_array(snap, view)
+    empty = frame_array(dataclasses.replace(snap, agents=()), view)
     assert len(np.unique(empty.reshape(-1, 3), axis=0)) > 50  # the tileset is drawn, not flat colours
     r = sprite_radius(view)
     drawn = 0
@@ -151,36 +159,25 @@ def test_the_viewer_draws_it(runs: list[Path]) -> None:
     assert len(snap.agents) == 100 and drawn >= 80  # sprites of residents at the same spot overlap
 
 
-def test_a_crowd_seen_whole_leaves_the_map_readable(runs: list[Path]) -> None:
+def test_a_crowd_seen_whole_leaves_the_map_readable(seen_whole) -> None:
     """Seen whole, a town of hundreds is not a wall of labels: place signs never cover each other
     and residents' labels are a sample covering a bounded share of the map (before, 600
     residents covered 96 % of it)."""
-    pytest.importorskip("pygame")
-    os.environ["SDL_VIDEODRIVER"] = "dummy"
-    os.environ.setdefault("SMALLVILLE_EMOJI_FONT", "none")
     import dataclasses
 
     import numpy as np
     import pygame
 
     from smallville.viewer import hud
-    from smallville.viewer.render import View, fit, frame_array, layout, renderer_for
-    from smallville.viewer.scene import load_scene
-    from smallville.viewer.snapshot import SnapshotSource
+    from smallville.viewer.render import frame_array, layout, renderer_for
 
-    reader = RunReader(runs[0])
-    try:
-        src = SnapshotSource(reader, load_scene(reader))
-        snap = src.snapshot(reader.last_tick())
-    finally:
-        reader.close()
-    view = fit(src.scene, View(1200, 800))
+    scene, snap, view = seen_whole
     area = layout(view).map
-    signs = hud.draw_places(pygame.Surface((view.width, view.height)), renderer_for(src.scene), snap, view, area)
-    assert len(signs) > len(src.scene.sector_labels) // 2
+    signs = hud.draw_places(pygame.Surface((view.width, view.height)), renderer_for(scene), snap, view, area)
+    assert len(signs) > len(scene.sector_labels) // 2
     assert not any(a.colliderect(b) for i, a in enumerate(signs) for b in signs[i + 1:])
     rng = np.random.default_rng(0)
-    w, h = src.scene.map.width, src.scene.map.height
+    w, h = scene.map.width, scene.map.height
     crowd = tuple(dataclasses.replace(a, name=f"{a.name} {k}", x=float(rng.integers(0, w)), y=float(rng.integers(0, h)))
                   for k in range(6) for a in snap.agents)
     on_map = (slice(area.top, area.bottom), slice(area.left, area.right))
