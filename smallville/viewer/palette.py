@@ -23,13 +23,14 @@ VOID: RGB = (40, 44, 52)
 BACKGROUND: RGB = (28, 31, 38)
 
 
-def _digest(text: str) -> bytes:
+def digest(text: str) -> bytes:
+    """8 bytes of blake2b: the same for a text in every run and process."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
 
 
 def agent_colour(name: str) -> RGB:
     """A saturated colour for a resident, the same in every run and on every machine."""
-    d = _digest(name)
+    d = digest(name)
     hue = int.from_bytes(d[:2], "big") / 65536.0
     sat = 0.62 + 0.30 * d[2] / 255.0
     val = 0.78 + 0.20 * d[3] / 255.0
@@ -39,7 +40,7 @@ def agent_colour(name: str) -> RGB:
 
 def agent_accent(name: str) -> RGB:
     """A second colour (the sprite's ring), far in hue from the first: two colours tell 25 people apart."""
-    d = _digest(name)
+    d = digest(name)
     first = int.from_bytes(d[:2], "big") / 65536.0
     hue = int.from_bytes(d[4:6], "big") / 65536.0
     if min(abs(hue - first), 1 - abs(hue - first)) < 0.2:
@@ -54,7 +55,7 @@ def kind_colour(kind: str) -> RGB:
     k = (kind or "room").lower()
     if k in KIND_COLOURS:
         return KIND_COLOURS[k]
-    d = _digest("kind:" + k)
+    d = digest("kind:" + k)
     r, g, b = colorsys.hsv_to_rgb(d[0] / 255.0, 0.35, 0.9)
     return int(r * 255), int(g * 255), int(b * 255)
 

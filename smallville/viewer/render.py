@@ -8,7 +8,6 @@ drawing the same snapshot and view twice gives the same pixels.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import weakref
 from collections import OrderedDict
@@ -276,8 +275,10 @@ class Renderer:
             # more labels than a readable share of the map: a sample spread over it (by a hash of
             # the name, the same from frame to frame), after the followed resident and the speakers
             used, keep = 0, set()
-            for a in sorted(first, key=lambda a: (a.name != view.follow, a.utterance is None, _spread(a.name))):
-                if used > budget and a.name != view.follow:
+            by_priority = sorted(first, key=lambda a: (a.name != view.follow, a.utterance is None,
+                                                       palette.digest(a.name)))
+            for a in by_priority:  # the followed resident comes first, so it is always kept
+                if used > budget:
                     break
                 keep.add(a.name)
                 used += labels[a.name].get_width() * labels[a.name].get_height()
@@ -366,10 +367,6 @@ def _tail(out: pygame.Surface, bubble: pygame.Rect, to: pygame.Rect) -> None:
 
 
 LABEL_SHARE = 3  # residents' labels may cover up to a third of the map's area
-
-
-def _spread(name: str) -> bytes:
-    return hashlib.blake2b(name.encode(), digest_size=8).digest()
 
 
 def _overlap(a: pygame.Rect, b: pygame.Rect) -> int:
