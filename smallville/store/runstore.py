@@ -315,6 +315,17 @@ class RunReader:
                ORDER BY a.id""", (tick,)).fetchall()
         return [dict(r) for r in rows]
 
+    def agent_states(self, name: str, first: int, last: int) -> list[dict]:
+        """``name``'s recorded (tick, action, place) from the state in force at ``first`` to ``last``."""
+        aid = self.agent_id(name)
+        if aid is None:
+            return []
+        rows = self.con.execute(
+            """SELECT tick, action, place FROM agent_states WHERE agent = ? AND tick <= ? AND
+               tick >= COALESCE((SELECT MAX(tick) FROM agent_states WHERE agent = ? AND tick <= ?), 0)
+               ORDER BY tick""", (aid, last, aid, first)).fetchall()
+        return [dict(r) for r in rows]
+
     def object_states_at(self, tick: int) -> dict[str, str]:
         rows = self.con.execute(
             """SELECT address, state FROM object_states o
