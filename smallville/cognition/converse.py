@@ -20,7 +20,8 @@ same code, as the rules lines carry.
 News is anything worth telling (:func:`news_items`): events the agent may pass on, and what
 it saw, heard, thought or plans that matters enough (importance, fading with age). What is
 *private* is never told by the rules: a first memory marked ``private: true`` and anything that
-says it is a secret (:func:`private`); a model sees such memories marked and decides itself.
+says it is a secret (:func:`~smallville.cognition.privacy.private`); a model sees such memories,
+and a relationship text that tells a secret, marked "(private)" and decides itself.
 Passing news on keeps who it came from (``chain``), and every time a listener learns something
 the run log gets a ``heard`` event (``from``, ``text``, ``memory_id``, ``conversation``, ``facts``).
 
@@ -37,7 +38,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from typing import Any, Awaitable, Callable
 
 from smallville.cognition import importance
@@ -45,6 +45,7 @@ from smallville.cognition import plan as P
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.extract import Extracted
 from smallville.cognition.interface import ConversationView, DecisionContext, Observation, Turn
+from smallville.cognition.privacy import SECRET, marked, private  # noqa: F401 - SECRET: its old home
 from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
 from smallville.world.clock import long_date, weekday
@@ -55,15 +56,6 @@ NEWS_KINDS = ("thought", "observation", "chat", "plan")  # what it thought, saw,
 # ... and any memory as far above what its kind usually scores (an observation at 7, a plan at 8)
 NEWS_MARGIN = NEWS_MIN_IMPORTANCE - importance.KIND_BASE["thought"]
 MAX_TURNS_EACH = 4
-SECRET = re.compile(r"\b(secret|secretly|confidential|in confidence|has not told|hasn't told|not told anyone|"
-                    r"nobody knows|no one knows|not yet decided whether to tell)\b", re.I)
-
-
-def private(node: Any) -> bool:
-    """Whether a memory is not to be told: marked private (a first memory's ``private: true``), or a
-    secret in its own words ("a secret admirer", "has not told anyone")."""
-    facts = getattr(node, "facts", None) or {}
-    return bool(facts.get("private")) or bool(SECRET.search(getattr(node, "description", "")))
 
 
 # the working state this module writes (cognition.state.ResidentState)
@@ -240,7 +232,7 @@ def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, i
                    memories: list[str]) -> dict[str, Any]:
     so_far = "\n".join(f"{l.speaker}: {l.text}" for l in conv.lines) or "(nothing yet: you speak first)"
     return {"name": persona.name, "persona": P.persona_line(persona), "partner": conv.partner,
-            "relationship": persona.relationships.get(conv.partner, "someone from town"),
+            "relationship": marked(persona.relationships.get(conv.partner, "someone from town")),
             "time": f"{weekday(obs.now)} {obs.now:%H:%M}", "place": P.sector(conv.place) or "outside",
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
             "news": "\n".join(f"- {it['text']}" for it in items[:3]) or "- nothing new",

@@ -602,8 +602,11 @@ def _a_know(m: Moment, kn: Known, u: Understanding, r) -> Answer:
         parts = []
         for n in found[:2]:
             src = (n.facts or {}).get("heard_from")
-            parts.append(f"{kn.when(n)[0].upper() + kn.when(n)[1:]}, " + (f"{src} told me that " if src else "") +
-                         _lower(kn.say(n)).rstrip(".") + ".")
+            when = kn.when(n)
+            lead = f"{when[0].upper() + when[1:]}, " if when else ""
+            told = f"{src} told me that " if src else ""
+            body = _lower(kn.say(n)).rstrip(".") + "."
+            parts.append(lead + told + body if lead or told else body[0].upper() + body[1:])
         return Answer("Yes, I remember this. " + " ".join(parts), tuple(n.id for n in found[:2]), "memory")
     if _asks_secret(kn, u):
         return Answer(KEEP, (), "memory")

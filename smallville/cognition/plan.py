@@ -381,7 +381,10 @@ def memory_text(persona: Persona, plan: dict) -> str:
 
 
 def persona_line(persona: Persona) -> str:
-    return f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)}). {persona.background}"
+    from smallville.cognition.privacy import marked
+
+    # a secret in the background is shown marked "(private)" (cognition.privacy)
+    return f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)}). {marked(persona.background)}"
 
 
 def plan_variables(persona: Persona, day: dt.date, offset: int, yesterday: str, memories: list[str],

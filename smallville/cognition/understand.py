@@ -22,6 +22,7 @@ the past. Prototype vectors are computed once and kept in ``intents.npz`` beside
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import unicodedata
@@ -104,6 +105,7 @@ class IntentModel:
         self.texts = [p for it in self.library.values() for p in it.prototypes]
         self.owner = [it.name for it in self.library.values() for _ in it.prototypes]
         self.vectors = self._vectors(cache)
+        self.vocab = {fold(w) for t in self.texts for w in re.findall(r"[^\W\d_][\w']*", t)}
 
     def _vectors(self, cache: Path | None) -> np.ndarray:
         keys = [_key(t) for t in self.texts]
@@ -127,13 +129,37 @@ class IntentModel:
                     pass
         return np.stack([have[k] for k in keys]).astype(np.float32)
 
+    def frame(self, text: str) -> str | None:
+        """``text`` with the words no prototype uses put as "thing" ("Is there a book swap anywhere?" ->
+        "Is there a thing thing anywhere?"): the way it asks, without a topic the library cannot know;
+        None when too little of it is known."""
+        words = re.findall(r"[^\W\d_][\w']*", text)
+        known = [w for w in words if fold(w) in self.vocab]
+        if len(known) == len(words) or len(known) < 3:
+            return None
+        return re.sub(r"[^\W\d_][\w']*", lambda m: m.group() if fold(m.group()) in self.vocab else "thing", text)
+
     def scores(self, text: str) -> dict[str, float]:
-        v = self.embedder.embed([text])[0]
-        sims = self.vectors @ v
-        by: dict[str, list[float]] = {}
-        for name, s in zip(self.owner, sims):
-            by.setdefault(name, []).append(float(s))
-        return {k: float(np.mean(sorted(v, reverse=True)[:2])) for k, v in by.items()}
+        """Each intent's similarity to ``text``: the mean of its two nearest prototypes — for the
+        question as asked, or, when that places it only roughly, for its frame (:meth:`frame`)."""
+        out = self._scores(text)
+        f = self.frame(text)
+        if f is not None and max(out.values()) < PLACED:  # placed only roughly: try its frame
+            framed = self._scores(f)
+            if max(framed.values()) > max(out.values()):
+                return framed
+        return out
+
+    def _scores(self, text: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for v in self.embedder.embed([text]):
+            sims = self.vectors @ v
+            by: dict[str, list[float]] = {}
+            for name, s in zip(self.owner, sims):
+                by.setdefault(name, []).append(float(s))
+            for k, x in by.items():
+                out[k] = max(out.get(k, -1.0), float(np.mean(sorted(x, reverse=True)[:2])))
+        return out
 
 
 _MODELS: dict[str, IntentModel] = {}
@@ -204,7 +230,11 @@ def find_people(text: str, people: Sequence[str], me: str, relationships: dict[s
             add(s, e, hit)
     if relationships:
         for m in re.finditer(r"\byour\s+((?:[^\W\d_]+\s+){0,2}[^\W\d_]+)", folded):
-            said = [stem(w) for w in m.group(1).split()]
+            raw = m.group(1).split()
+            if raw and raw[0] in ("closest", "best", "favourite", "favorite", "dearest", "oldest", "newest", "own"):
+                continue  # "your closest friend": a choice to make, not a relationship to look up
+            # "your neighbours": a group, not one resident
+            said = [stem(w) if not (w.endswith("s") and len(w) > 3 and not w.endswith("ss")) else "" for w in raw]
             for i, word in enumerate(said):
                 if word in STOP:
                     continue
@@ -270,8 +300,6 @@ def understand(question: str, me: str, people: Sequence[str], now, relationships
     person = named[0] if named else None
     # a time settles which way a question about doing looks
     if w is not None and intent in TIME_INTENTS + ("reflect.mind",):
-        import datetime as dt
-
         slack = dt.timedelta(minutes=20)
         if w.end <= now - slack or (w.point and w.start < now - slack):
             intent = "past"
@@ -280,6 +308,9 @@ def understand(question: str, me: str, people: Sequence[str], now, relationships
                                     and w.end - w.start >= dt.timedelta(hours=24)) else "future"
         elif intent in ("past", "future") and w.point and abs(w.start - now) <= slack:
             intent = "now"
+    if w is not None and intent in ("today", "tomorrow", "now") and not w.clock and w.end - w.start >= dt.timedelta(hours=20):
+        days = (w.start.date() - now.date()).days
+        intent = "today" if days == 0 else "tomorrow" if days >= 1 else "past"
     # a person intent about nobody it can name is about a topic
     if intent in PERSON_INTENTS and person is None and unresolved is None:
         second = next((k for k, _ in ranked if k not in PERSON_INTENTS), intent)

@@ -73,6 +73,7 @@ def find(text: str, now: dt.datetime) -> When | None:
     """The first time expression in ``text``, resolved against ``now`` (None when there is none)."""
     if not text or not _TIME_WORD.search(text):
         return None
+    text = re.sub(r"\b(today|tomorrow|yesterday|tonight)'s\b", r"\1", text, flags=re.I)  # "tomorrow's plan"
     settings = {"RELATIVE_BASE": now, "PREFER_DATES_FROM": "current_period", "RETURN_AS_TIMEZONE_AWARE": False}
     try:
         found = _dateparser()(text, languages=["en"], settings=settings) or []
