@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from smallville.cognition import interview as I
@@ -54,6 +54,7 @@ class Session:
     inbox: Inbox | None
     cache: EmbeddingCache | None = None
     gazetteer: Any = None
+    moments: dict = field(default_factory=dict)  # (tick, name) -> (Moment, MemoryStreams)
 
     def close(self) -> None:
         self.reader.close()
@@ -156,9 +157,18 @@ def _gazetteer(reader: RunReader):
 
 
 def moment(s: Session, tick: int, name: str) -> tuple[I.Moment, MemoryStreams | None]:
-    """The resident ``name`` as of ``tick``."""
+    """The resident ``name`` as of ``tick`` (kept for the session's next questions: a recorded tick does not change)."""
+    name = resident(s.reader, name)
+    key = (tick, name)
+    if key not in s.moments:
+        if len(s.moments) >= 8:
+            s.moments.pop(next(iter(s.moments)))
+        s.moments[key] = _moment(s, tick, name)
+    return s.moments[key]
+
+
+def _moment(s: Session, tick: int, name: str) -> tuple[I.Moment, MemoryStreams | None]:
     reader = s.reader
-    name = resident(reader, name)
     info = reader.tick_info(tick)
     now = dt.datetime.fromisoformat(info["time"])
     row = next(r for r in reader.agents_at(tick) if r["name"] == name)

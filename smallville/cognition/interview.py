@@ -814,7 +814,7 @@ def _a_company(m: Moment, kn: Known, u: Understanding, r) -> Answer:
     if best in last:
         why.append(f"we've talked {count[best]} time{'s' if count[best] > 1 else ''} lately, most recently {kn.when(last[best])}")
     return Answer(f"I'd spend it with {best}, because " + " and ".join(why) + ".",
-                  tuple(n.id for n in [last[best]] if best in last), "reflections")
+                  (last[best].id,) if best in last else (), "reflections")
 
 
 def _a_learned(m: Moment, kn: Known, u: Understanding, r) -> Answer:
