@@ -33,8 +33,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SET = ROOT / "tests" / "data" / "interview_paraphrases.yaml"
-RESIDENTS = ("Klaus Mueller", "Maria Lopez", "Isabella Rodriguez", "Sam Moore")
-MOMENTS = ("2023-02-13 10:00", "2023-02-14 12:00", "2023-02-14 18:00")
+RESIDENTS = ("Klaus Mueller", "Maria Lopez", "Sam Moore")
+MOMENTS = ("2023-02-13 10:00", "2023-02-14 16:00")
 OLD_TO_NEW = {"self": "self", "now": "plans", "plans": "plans", "tomorrow": "plans", "person": "memory",
               "reflections": "reflections", "reaction": "reactions", "memory": "memory"}
 

@@ -146,6 +146,7 @@ def test_first_person_and_secrets_in_text():
 # ---------------------------------------------------------------- against a run
 
 
+@pytest.mark.slow
 def test_no_answer_uses_anything_after_its_moment(runs):
     names = ["Isabella Rodriguez", "Klaus Mueller", "Maria Lopez", "Sam Moore"]
     for name in names:
@@ -156,24 +157,29 @@ def test_no_answer_uses_anything_after_its_moment(runs):
                                                                                      x["answer"], y["answer"])
 
 
+@pytest.mark.slow
 def test_no_secret_is_volunteered(runs):
     from smallville.store.runstore import RunReader
 
     reader = RunReader(runs["later"])
     try:
         names = list(reader.agents.values())
-        secrets = []
+        secrets, said = [], []
         for n in names:
             for m in reader.memories(n, until=0):
                 facts = json.loads(m["facts"]) if m["facts"] else {}
-                if facts.get("private"):
-                    words = re.findall(r"[a-z']+", m["description"].lower())
-                    secrets += [" ".join(words[i:i + 3]) for i in range(2, len(words) - 2)]
+                words = re.findall(r"[a-z']+", m["description"].lower())
+                grams = [" ".join(words[i:i + 4]) for i in range(2, len(words) - 3)]
+                (secrets if facts.get("private") else said).append(grams)
+        public = {g for gs in said for g in gs} | {
+            " ".join(w[i:i + 4]) for n in names for w in [re.findall(r"[a-z']+", reader.persona(n)["background"].lower())]
+            for i in range(len(w) - 3)}
+        secrets = [g for gs in secrets for g in gs if g not in public]  # four words in a row only a secret has
     finally:
         reader.close()
     assert secrets
     bad = []
-    for name in names:
+    for name in names:  # every resident, all 30 questions
         for ex in interview(runs["later"], name, *QUESTIONS, at="2023-02-13 15:00"):
             low = ex["answer"].lower()
             if "secret" in low or "crush" in low or any(s in low for s in secrets):

@@ -165,6 +165,7 @@ def _activity(text: str, persona: Persona) -> str:
     """An action as the persona says it ("writing his research paper" -> "writing my research paper")."""
     pn = pronoun(persona)
     poss = {"he": "his", "she": "her", "they": "their"}[pn]
+    text = re.sub(r"\s*\([^)]*\)", "", text)  # "(the desk is taken)": a note of the simulation, not words
     return re.sub(rf"\b{poss}\b", "my", _lower(text))
 
 
@@ -467,9 +468,17 @@ def _topic_event_answer(m: Moment, kn: Known, u: Understanding) -> Answer | None
 
 
 def _unknown_topic(u: Understanding) -> str:
-    words = [w for w in re.findall(r"[^\W\d_][\w']*", u.question) if fold(w) in u.topic or
-             content_words(w) & u.topic]
-    return " ".join(dict.fromkeys(words)) or "that"
+    """The words the question names its topic with ("the book swap"), as asked."""
+    toks = re.findall(r"[^\W\d_][\w'-]*", u.question)
+    idx = [i for i, w in enumerate(toks) if content_words(w) & u.topic]
+    if not idx:
+        return "that"
+    a, b = idx[0], idx[-1]
+    if b - a > 5:
+        b = a
+    if a > 0 and toks[a - 1].lower() in ("the", "a", "an", "any", "this", "that", "some"):
+        a -= 1
+    return " ".join(toks[a:b + 1])
 
 
 def _a_today(m: Moment, kn: Known, u: Understanding, r) -> Answer:

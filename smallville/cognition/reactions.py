@@ -75,9 +75,10 @@ def situation(question: str) -> str:
 def kind_of(text: str) -> str:
     from smallville.cognition.understand import intent_model
 
-    emb = intent_model().embedder
+    model = intent_model()
+    emb = model.embedder
     if emb.name not in _VEC:
-        rows = [emb.embed(list(descs)) for descs, _ in KINDS.values()]
+        rows = [model.lookup(list(descs)) for descs, _ in KINDS.values()]
         _VEC[emb.name] = np.stack([r.mean(0) / np.linalg.norm(r.mean(0)) for r in rows])
     v = emb.embed([text or "something happens"])[0]
     return list(KINDS)[int(np.argmax(_VEC[emb.name] @ v))]

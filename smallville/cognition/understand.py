@@ -108,26 +108,33 @@ class IntentModel:
         self.vocab = {fold(w) for t in self.texts for w in re.findall(r"[^\W\d_][\w']*", t)}
 
     def _vectors(self, cache: Path | None) -> np.ndarray:
-        keys = [_key(t) for t in self.texts]
-        have: dict[str, np.ndarray] = {}
+        self.cache = cache
+        self._have: dict[str, np.ndarray] = {}
         if cache is not None and cache.exists():
             try:
                 z = np.load(cache, allow_pickle=False)
                 if str(z["model"]) == self.embedder.name:
-                    have = dict(zip((str(k) for k in z["keys"]), z["vectors"]))
+                    self._have = dict(zip((str(k) for k in z["keys"]), z["vectors"]))
             except (OSError, KeyError, ValueError):
-                have = {}
-        missing = [t for t, k in zip(self.texts, keys) if k not in have]
+                self._have = {}
+        return self.lookup(self.texts)
+
+    def lookup(self, texts: list[str]) -> np.ndarray:
+        """Vectors of library texts (prototypes, reaction kinds): from the cache file, the missing
+        ones embedded once and the file written again (where it can be)."""
+        keys = [_key(t) for t in texts]
+        missing = [t for t, k in zip(texts, keys) if k not in self._have]
         if missing:
             for t, v in zip(missing, self.embedder.embed(missing)):
-                have[_key(t)] = v
-            if cache is not None:
+                self._have[_key(t)] = v
+            if self.cache is not None:
                 try:
-                    np.savez(cache, model=np.array(self.embedder.name), keys=np.array(keys),
-                             vectors=np.stack([have[k] for k in keys]).astype(np.float32))
+                    ks = sorted(self._have)
+                    np.savez(self.cache, model=np.array(self.embedder.name), keys=np.array(ks),
+                             vectors=np.stack([self._have[k] for k in ks]).astype(np.float32))
                 except OSError:  # a read-only install: computed again next time
                     pass
-        return np.stack([have[k] for k in keys]).astype(np.float32)
+        return np.stack([self._have[k] for k in keys]).astype(np.float32)
 
     def frame(self, text: str) -> str | None:
         """``text`` with the words no prototype uses put as "thing" ("Is there a book swap anywhere?" ->

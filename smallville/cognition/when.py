@@ -83,6 +83,14 @@ def find(text: str, now: dt.datetime) -> When | None:
         if not _TIME_WORD.search(words):  # "of May", "March" as a name: not a time here
             continue
         return _resolve(words, t, now)
+    # a bare hour ("at 9") that dateparser did not take: that hour today, a waking hour
+    m = re.search(r"\b(?:at|around|about|by)\s+(\d{1,2})(?:[:.](\d\d))?\b(?!\s*(?:hours?|minutes?|days?|people|%))",
+                  text, re.I)
+    if m and int(m.group(1)) <= 23 and (m.group(2) is None or int(m.group(2)) < 60):
+        h = int(m.group(1))
+        h = h + 12 if 1 <= h < 7 else h
+        t = dt.datetime.combine(now.date(), dt.time(h % 24, int(m.group(2) or 0)))
+        return When(m.group(0), t, t, True)
     # a day-part alone ("in the morning") that dateparser did not take
     m = _PART.search(text)
     if m:
