@@ -91,10 +91,10 @@ def open_session(run: str, llm: str | None = None, store: bool = True) -> Sessio
 def _embedder(model_name: str):
     """The run's embedder for the few texts an interview embeds: MiniLM in numpy where it can
     (the same vectors, without importing torch), else as the run made them."""
-    from smallville.cognition.minilm import NumpyMiniLM
+    from smallville.cognition.minilm import NumpyMiniLM, shared
 
     if model_name == NumpyMiniLM.name and NumpyMiniLM.available():
-        return NumpyMiniLM()
+        return shared()
     return embedder_for_model(model_name)
 
 

@@ -174,11 +174,11 @@ _MODELS: dict[str, IntentModel] = {}
 
 def intent_model(embedder: Any | None = None) -> IntentModel:
     """The process's intent model: all-MiniLM-L6-v2 in numpy where installed (no torch), else ``embedder``."""
-    from smallville.cognition.minilm import NumpyMiniLM
+    from smallville.cognition.minilm import NumpyMiniLM, shared
 
     if embedder is None:
         if NumpyMiniLM.available():
-            embedder = NumpyMiniLM()
+            embedder = shared()
         else:
             from smallville.cognition.embedding import HashingEmbedder
 
