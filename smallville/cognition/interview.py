@@ -250,10 +250,26 @@ def _matching_events(kn: Known, u: Understanding) -> list[tuple[str, dict]]:
     return hits
 
 
+_IDLE = re.compile(r" is (in use|being |idle)|^[\w ]+ said to [\w ]+: \"(hi|hello|hey|good|see you)", re.I)
+GENERIC = frozenset(content_words("news town gossip event events thing things interesting new week coming around "
+                                  "planned get-together get-togethers gathering gatherings lately anything going "
+                                  "special latest"))
+
+
+def _telling(n: Any, topic: set[str]) -> bool:
+    """Whether a memory is worth telling for a topic: not the state of an object or a greeting, and
+    an observation only when it shares more than one word with the topic."""
+    if _IDLE.search(n.description):
+        return False
+    if n.kind == "observation":
+        return len(topic & content_words(n.description)) >= min(2, len(topic))
+    return True
+
+
 def _matching_memories(kn: Known, u: Understanding, retrieved: Sequence[Any] = ()) -> list[Any]:
     score = {r.node.id: r.score for r in retrieved}
-    topic = u.topic
-    found = [n for n in kn.public if topic and topic & content_words(n.description)
+    topic = u.topic - GENERIC
+    found = [n for n in kn.public if topic and topic & content_words(n.description) and _telling(n, topic)
              and not n.description.startswith(f"{kn.m.persona.name}'s plan for")]
     found.sort(key=lambda n: (-len(topic & content_words(n.description)), -score.get(n.id, -1.0),
                               -n.importance, -n.created))
@@ -262,12 +278,16 @@ def _matching_memories(kn: Known, u: Understanding, retrieved: Sequence[Any] = (
 
 def _asks_secret(kn: Known, u: Understanding) -> bool:
     """Whether the question goes straight at one of its secrets (its topic is mostly a secret's words)."""
-    if not u.topic:
+    from smallville.cognition.understand import intent_model, stem
+
+    asking = {stem(w) for w in intent_model().vocab}  # the words of asking: "thinking", "run into"
+    topic = u.topic - asking
+    if not topic:
         return False
     for n in kn.m.nodes:
         if n.id in kn.secret:
             words = content_words(n.description) - content_words(kn.m.persona.name)
-            if len(u.topic & words) >= max(1, min(2, len(u.topic))):
+            if len(topic & words) >= max(1, min(2, len(topic))):
                 return True
     return False
 
@@ -606,6 +626,17 @@ def _a_know(m: Moment, kn: Known, u: Understanding, r) -> Answer:
     if hits:
         text = " ".join(_event_sentence(m.persona.name, k, m.now) for _, k in hits[:2])
         return Answer("Yes. " + text, tuple(i for key, _ in hits[:2] for i in _event_ids(m.nodes, key)), "memory")
+    if not (u.topic - GENERIC):  # "any news?": what it has heard lately, events first
+        up = [(key, k) for key, k in kn.events.items() if P.event_times(k["event"])[1] > m.now]
+        news = [n for n in kn.public if (n.facts or {}).get("news") and (n.facts or {}).get("heard_from")][-2:]
+        if not up and not news:
+            return Answer("No, I haven't heard any news lately.", (), "memory")
+        text = " ".join(_event_sentence(m.persona.name, k, m.now) for _, k in up[:2])
+        for n in news:
+            text += f" {kn.when(n)[:1].upper() + kn.when(n)[1:]}, {n.facts['heard_from']} told me that " \
+                    f"{_lower(kn.say(n)).rstrip('.')}."
+        return Answer("Yes. " + text.strip(), tuple(i for key, _ in up[:2] for i in _event_ids(m.nodes, key)) +
+                      tuple(n.id for n in news), "memory")
     found = _matching_memories(kn, u, r)
     if found:
         parts = []
@@ -796,8 +827,9 @@ def _a_mind(m: Moment, kn: Known, u: Understanding, r) -> Answer:
     if upcoming:
         ev = min(upcoming, key=lambda k: P.event_times(k["event"])[0])["event"]
         parts.append(f"I'm looking forward to the {ev['name']} {P.describe_when(ev, m.now)}.")
-    if not parts:
-        top = sorted(kn.public, key=lambda n: (-n.importance, -n.created))[:1]
+    if not parts:  # no reflection yet: what it has in mind of itself (its plans, its own thoughts)
+        top = sorted([n for n in kn.public if n.kind in ("thought", "plan") and not n.description.startswith(
+            f"{m.persona.name}'s plan for")], key=lambda n: (-n.importance, -n.created))[:1]
         if top:
             return Answer(f"Mostly this: {_lower(kn.say(top[0])).rstrip('.')}.", (top[0].id,), "reflections")
         return Answer("Nothing much, to be honest.", (), "reflections")
