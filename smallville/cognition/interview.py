@@ -570,7 +570,7 @@ def _a_who(m: Moment, kn: Known, u: Understanding, r) -> Answer:
     about = _person_memories(kn, who)
     if not rel and not about:
         return Answer(f"No, I don't know {who}; I haven't come across them.", (), "memory")
-    text = f"Yes. {who} is {rel}." if rel else f"I don't know {who} well."
+    text = f"Yes. {who} is {rel}." if rel else f"Yes, though not well: I've come across {who}."
     ids = []
     if about:
         last = about[-1]
