@@ -32,6 +32,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from smallville.cognition import converse, extract, importance, react
 from smallville.cognition import plan as P
 from smallville.cognition.interface import Action, ConversationView, DecisionContext, Observation, Reaction, Turn
+from smallville.cognition.privacy import shown
 from smallville.cognition.rules import RulesPolicy, day_offset, emoji_for, routine_action
 from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
@@ -120,7 +121,7 @@ class AgentPolicy(RulesPolicy):
         yesterday = P.summary(old) if old else ""
         memories: list[str] = []
         if ctx.stream is not None:
-            memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+            memories = [shown(r.node) for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         events = P.known_events(self._stream_nodes(ctx), persona.name)
         places = P.known_places(persona, ctx.state)
         return P.plan_variables(persona, day, offset, yesterday, memories, places), events, places
@@ -184,7 +185,7 @@ class AgentPolicy(RulesPolicy):
                 continue
             memories: list[str] = []
             if ctx.stream is not None:
-                memories = [r.node.description for r in ctx.stream.retrieve(ev["name"], k=5)]
+                memories = [shown(r.node) for r in ctx.stream.retrieve(ev["name"], k=5)]
             choice = await ctx.decide(
                 "react", variables=react.variables(persona, obs, react.salient(persona, obs, plan, ev), memories,
                                                    ["continue", "replan"]),
@@ -201,7 +202,7 @@ class AgentPolicy(RulesPolicy):
         keep = [b for b in keep if b["end"] > b["start"]]
         memories: list[str] = []
         if ctx.stream is not None:
-            memories = [r.node.description for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+            memories = [shown(r.node) for r in ctx.stream.retrieve(P.FOCAL, k=10)]
         places = P.known_places(persona, ctx.state)
         variables = P.plan_variables(persona, day, offset, P.summary({"blocks": keep}), memories, places)
         variables["now"] = P.clock(m)
@@ -280,7 +281,7 @@ class AgentPolicy(RulesPolicy):
             return None
         memories: list[str] = []
         if ctx.stream is not None:
-            memories = [r.node.description for r in ctx.stream.retrieve(other.name, k=5)]
+            memories = [shown(r.node) for r in ctx.stream.retrieve(other.name, k=5)]
         news = news_for(other.name)
         options = ["continue", "wait"] if other.talking else ["continue", "talk", "wait"]
         choice = await ctx.decide(

@@ -69,3 +69,8 @@ def marked(text: str) -> str:
     for sentence in re.split(r"(?<=[.!?])\s+", text):
         out.append(sentence + MARK if secret_text(sentence) else sentence)
     return " ".join(out)
+
+
+def shown(node: Any) -> str:
+    """A memory as a prompt shows it: its words, marked "(private)" when it is a secret."""
+    return node.description + (MARK if private(node) else "")

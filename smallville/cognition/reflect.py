@@ -165,7 +165,9 @@ def _persona_line(persona: Persona) -> str:
 
 
 def _listing(nodes: Sequence[MemoryNode], time_of) -> str:
-    return "\n".join(f"[{n.id}] ({time_of(n.created)}) {n.description}" for n in nodes)
+    from smallville.cognition.privacy import shown
+
+    return "\n".join(f"[{n.id}] ({time_of(n.created)}) {shown(n)}" for n in nodes)
 
 
 def parse_questions(value: Any) -> list[Question]:
