@@ -126,6 +126,9 @@ def _base(verb: str) -> str:
 def first_person(text: str, persona: Persona, about_me: bool = False) -> str:
     """A memory about the persona, as the persona says it: "Klaus Mueller keeps running into Ann"
     -> "I keep running into Ann"; "Ann told Klaus Mueller" -> "Ann told me"."""
+    if '"' in text:  # what someone said stays as they said it
+        head, quote = text.split('"', 1)
+        return first_person(head, persona, about_me) + '"' + quote if head.strip() else text
     name = persona.name
     first = name.split()[0]
     names = rf"(?:{re.escape(name)}|{re.escape(first)})"
@@ -156,7 +159,7 @@ def first_person(text: str, persona: Persona, about_me: bool = False) -> str:
     out = re.sub(r"^me\b", "I", out)
     if re.match(r"\s*I\b", out):  # "I care about X and likes to …": the second verb is mine too
         out = re.sub(r"\b(and|but|or)\s+(is|has|does|[a-z]+s)\b(?=\s+(?:to|a|an|the|my|around|in|on|at|about|with|up|"
-                     r"out|over|it|them|their|of|proud|often|very|into|for|through)\b)",
+                     r"out|over|it|them|their|of|proud|often|very|into|for|through|busy|well|his|her|long|hard)\b)",
                      lambda m: f"{m.group(1)} {_base(m.group(2))}", out)
     return out[:1].upper() + out[1:] if out else out
 
@@ -269,8 +272,17 @@ def _telling(n: Any, topic: set[str]) -> bool:
 def _matching_memories(kn: Known, u: Understanding, retrieved: Sequence[Any] = ()) -> list[Any]:
     score = {r.node.id: r.score for r in retrieved}
     topic = u.topic - GENERIC
-    found = [n for n in kn.public if topic and topic & content_words(n.description) and _telling(n, topic)
-             and not n.description.startswith(f"{kn.m.persona.name}'s plan for")]
+    words = {n.id: content_words(n.description) for n in kn.public}
+    seen: dict[str, int] = {}
+    for ws in words.values():
+        for w in ws & topic:
+            seen[w] = seen.get(w, 0) + 1
+    # one shared word is enough only when few memories have it ("mayor"), not a common one
+    # ("running" of "keep running into" does not make a memory about who runs for mayor)
+    need = min(2, len(topic))
+    found = [n for n in kn.public if topic and _telling(n, topic)
+             and not n.description.startswith(f"{kn.m.persona.name}'s plan for")
+             and (len(topic & words[n.id]) >= need or any(seen[w] <= 3 for w in topic & words[n.id]))]
     found.sort(key=lambda n: (-len(topic & content_words(n.description)), -score.get(n.id, -1.0),
                               -n.importance, -n.created))
     return found
@@ -427,7 +439,8 @@ def _a_past(m: Moment, kn: Known, u: Understanding, r) -> Answer:
         if action and (not seen or seen[-1][1] != action):
             seen.append((t, action, place))
     shown = seen[:5]
-    parts = [f"at {t:%H:%M} I was {_activity(a, m.persona)} at {_where(pl)}" for t, a, pl in shown]
+    parts = [f"at {t:%H:%M} I was {_block_phrase({'activity': a, 'place': pl or 'outside'}, m.persona)}"
+             for t, a, pl in shown]
     day = W.say_day(start.date(), now)
     label = w.words if w is not None else "today"
     text = f"{label[0].upper() + label[1:]}: " + "; then ".join(parts) + "."
@@ -911,7 +924,7 @@ def rules_answer(m: Moment, question: str, retrieved: Sequence[Any] = (), u: Und
     if not u.question.strip() or not re.search(r"[^\W_]", u.question):
         return Answer("Sorry, I didn't catch a question there.", (), u.category, {"intent": "none"})
     kn = Known.of(m)
-    if u.unresolved_person and u.person is None and u.intent not in ("react", "self.home"):
+    if u.unresolved_person and u.person is None and u.intent != "react":
         return Answer(_no_person(u).text, (), u.category, {"intent": u.intent})
     if u.intent not in ("react",) and not u.intent.startswith("self.") and _asks_secret(kn, u):
         return Answer(KEEP, (), u.category, {"intent": u.intent, "private": True})

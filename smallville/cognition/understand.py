@@ -137,14 +137,15 @@ class IntentModel:
         return np.stack([self._have[k] for k in keys]).astype(np.float32)
 
     def frame(self, text: str) -> str | None:
-        """``text`` with the words no prototype uses put as "thing" ("Is there a book swap anywhere?" ->
-        "Is there a thing thing anywhere?"): the way it asks, without a topic the library cannot know;
+        """``text`` with the words no prototype uses put as "something" ("Is there a book swap anywhere?" ->
+        "Is there a something anywhere?"): the way it asks, without a topic the library cannot know;
         None when too little of it is known."""
         words = re.findall(r"[^\W\d_][\w']*", text)
         known = [w for w in words if fold(w) in self.vocab]
         if len(known) == len(words) or len(known) < 3:
             return None
-        return re.sub(r"[^\W\d_][\w']*", lambda m: m.group() if fold(m.group()) in self.vocab else "thing", text)
+        framed = re.sub(r"[^\W\d_][\w']*", lambda m: m.group() if fold(m.group()) in self.vocab else "\0", text)
+        return re.sub(r"\0(?:[\s-]*\0)*", "something", framed)  # a run of unknown words is one thing
 
     def scores(self, text: str) -> dict[str, float]:
         """Each intent's similarity to ``text``: the mean of its two nearest prototypes — for the
