@@ -113,7 +113,7 @@ def react(question: str, persona: Persona, action: str = "") -> str:
     traits = [t for t in persona.traits]
     manner = next(((t, m) for pat, m in _MANNER for t in traits if re.search(pat, t.lower())), None)
     doing = action[0].lower() + action[1:] if action else ""
-    from smallville.cognition.interview import _activity
+    from smallville.cognition.speech import _activity
 
     stop = f"stop {_activity(doing, persona)} and " if doing and not doing.startswith("sleeping") else ""
     text = f"I'd {stop}{what}."
