@@ -27,7 +27,9 @@ def table(result: dict) -> list[tuple[str, str, str]]:
                  f"{DENSITY[0]} → {DENSITY[1]}"))
     events = [e for e in result.get("events", []) if e.get("heard_count")]
     for i, ev in enumerate(events):
-        rows.append((f"heard of “{ev['name']}” and came", f"{ev['came_count']} of {ev['heard_count']}",
+        routine = len(ev.get("came_by_routine") or [])
+        rows.append((f"heard of “{ev['name']}” and came", f"{ev['came_count']} of {ev['heard_count']}"
+                     + (f" ({routine} there by routine anyway)" if routine else ""),
                      f"{ATTENDANCE[0]} of {ATTENDANCE[1]}" if i == 0 else "—"))
     if not events:
         rows.append(("invitees who came to an event", "no event heard of", f"{ATTENDANCE[0]} of {ATTENDANCE[1]}"))

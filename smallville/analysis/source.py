@@ -19,16 +19,32 @@ from smallville.store.runstore import RunReader
 TIME = "%Y-%m-%d %H:%M"
 
 
+REQUIRED_TABLES = ("ticks", "agents", "agent_states", "events")
+
+
 @dataclass(frozen=True)
 class Fact:
-    """A fact the world tracks (``facts:``): its name and keywords (lower case)."""
+    """A fact the world tracks (``facts:``): its name, keywords (lower case), the sentence that
+    states it (``meaning``, matched by meaning where vectors are at hand) and the question an
+    interview asks about it."""
 
     name: str
     keywords: tuple[str, ...]
+    meaning: str | None = None
+    question: str | None = None
 
     def matches(self, text: str | None) -> bool:
         low = (text or "").lower()
         return any(k in low for k in self.keywords)
+
+    def ask(self) -> str:
+        """The question ``analyze --by-interview`` asks: the world's, else one about its meaning or name."""
+        if self.question:
+            return self.question
+        if self.meaning:
+            m = self.meaning.strip().rstrip(".")
+            return f"Have you heard that {m[0].lower() + m[1:] if m[:1].isupper() and not m[1:2].isupper() else m}?"
+        return f"Have you heard anything about the {self.name}?"
 
 
 class RunData:
@@ -42,7 +58,13 @@ class RunData:
             self.tick_seconds = int(r.meta["tick_seconds"])
         except (KeyError, ValueError, TypeError):
             raise RunStoreError(f"{r.dir}: the run store names no start time or tick length") from None
+        missing = [t for t in REQUIRED_TABLES if not r._has_table(t)]
+        if missing:
+            raise RunStoreError(f"{r.dir / 'run.db'}: the run store has no {', '.join(missing)} table "
+                                f"(not a complete run store)")
         self.world = r.meta.get("world") or {}
+        if not isinstance(self.world, dict):
+            raise RunStoreError(f"{r.dir / 'run.db'}: meta.world is not a world (expected a JSON object)")
         self.residents: list[str] = list(r.agents.values())
         self.first = int(r.first_tick() or 0)
         self.last = int(r.last_tick() or 0)
@@ -91,9 +113,12 @@ class RunData:
     def facts(self) -> list[Fact]:
         out = []
         for f in self.world.get("facts") or []:
+            if not isinstance(f, dict):
+                continue
             words = tuple(str(k).lower() for k in f.get("keywords") or [] if str(k).strip())
-            if f.get("name") and words:
-                out.append(Fact(str(f["name"]), words))
+            meaning = str(f["meaning"]).strip() if f.get("meaning") else None
+            if f.get("name") and (words or meaning):
+                out.append(Fact(str(f["name"]), words, meaning, str(f["question"]) if f.get("question") else None))
         return out
 
     @cached_property
