@@ -60,27 +60,28 @@ def _same_place(a: str, b: str) -> bool:
 
 
 def event_facts(data: RunData) -> list[dict]:
-    """Every event fact a resident holds, in tick order: agent, tick, name, place, start, end, host."""
+    """Every event fact a resident holds, in tick order: agent, tick, name, place, start, end, host,
+    and the memory's id (None for a persona's declaration)."""
     residents = set(data.residents)
     out = []
     for name, p in data.personas.items():
         for m in p.get("first_memories") or []:
             ev = m.get("event") if isinstance(m, dict) else None
             if isinstance(ev, dict):
-                out.append((data.first, name, ev, name))
+                out.append((data.first, name, ev, name, None))
     for m in data.memories:
         f = m["facts"] if isinstance(m["facts"], dict) else {}
         ev = f.get("event")
         if isinstance(ev, dict) and m["agent"] in residents:
-            out.append((m["tick"], m["agent"], ev, ev.get("host") or m["agent"]))
+            out.append((m["tick"], m["agent"], ev, ev.get("host") or m["agent"], m["id"]))
     facts = []
-    for tick, agent, ev, host in out:
+    for tick, agent, ev, host, mid in out:
         start, end = _when(ev.get("start")), _when(ev.get("end"))
         place = place_key(str(ev.get("place") or ""))
         if start is None or end is None or end <= start or not place:
             continue
         facts.append({"agent": agent, "tick": tick, "name": str(ev.get("name") or ""), "place": place,
-                      "start": start, "end": end, "host": str(host)})
+                      "start": start, "end": end, "host": str(host), "id": mid})
     facts.sort(key=lambda f: (f["tick"], f["agent"]))
     return facts
 

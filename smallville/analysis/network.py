@@ -66,3 +66,12 @@ def network(data: RunData) -> tuple[dict, nx.Graph, nx.Graph]:
 
 def edge_list(g: nx.Graph) -> list[list]:
     return sorted([a, b, d.get("how", "")] if a < b else [b, a, d.get("how", "")] for a, b, d in g.edges(data=True))
+
+
+def density_at(data: RunData, tick: int) -> float:
+    """The memory-based density at ``tick``: the start edges and conversations recorded by then."""
+    g = start_graph(data)
+    for t, a, b in conversation_edges(data):
+        if t <= tick:
+            g.add_edge(a, b)
+    return round(nx.density(g), 6)
