@@ -18,7 +18,8 @@ event is named by whoever read it — so an event is identified by its facts, ne
 - **present**: a resident is at the event when its place is the event's arena (or sector)
   during the event's hours for at least :data:`MIN_PRESENT_MIN` game minutes in all (positions
   sampled at every game minute from the run's first tick; each sample counts for one minute);
-- **came**: heard before it began and present — with or without a gathering detected there.
+- **came**: heard before it began and present — with or without a gathering detected there
+  (``begun`` / ``over``: whether the run reaches the event's start / end);
   ``came_by_routine`` are those of them whose routine alone would have put them there (fewer
   than :data:`MIN_PRESENT_MIN` of their minutes there are off their routine, see
   :class:`~smallville.analysis.gatherings.RoutineBaseline`); ``came_unheard`` were present
@@ -181,6 +182,7 @@ def follow(data: RunData) -> list[dict]:
             "host": ev["host"], "place": ev["place"],
             "start": ev["start_dt"].strftime(TIME), "end": ev["end_dt"].strftime(TIME),
             "start_tick": s_tick, "end_tick": e_tick,
+            "begun": s_tick <= data.last, "over": e_tick <= data.last,
             "heard": heard, "heard_count": len(heard),
             "heard_at": {n: data.stamp(t) for n, t in sorted(heard_at.items())},
             "present": present, "minutes_present": {n: round(there[n] * minutes) for n in present},

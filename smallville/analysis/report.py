@@ -91,6 +91,9 @@ def event_line(ev: dict) -> str:
     names = [n for n in ev.get("names", []) if n != ev["name"]]
     aka = f", also called {', '.join(f'“{n}”' for n in names)}" if names else ""
     not_there = [n for n in ev["heard"] if n not in ev["came"]]
+    if not ev.get("begun", True):
+        return (f"Event “{ev['name']}”{aka} ({ev['place']}, {ev['start']} → {ev['end']}, host {ev['host'] or '?'}): "
+                f"not begun by the run's end; {ev['heard_count']} had heard of it.")
     return (f"Event “{ev['name']}”{aka} ({ev['place']}, {ev['start']} → {ev['end']}, host {ev['host'] or '?'}"
             f"{'' if ev.get('host_present', True) else ', not there'}): {ev['heard_count']} had heard of it before "
             f"it began; came (there ≥ 10 minutes of its hours): {ev['came_count']} — {', '.join(ev['came']) or 'nobody'}"
@@ -189,6 +192,10 @@ def render_text(result: dict) -> str:
     nd = result["network_density"]
     lines.append(f"network density: {nd['start']:.3f} → {nd['end']:.3f}")
     for ev in result.get("events", []):
+        if not ev.get("begun", True):
+            lines.append(f"event {ev['name']} ({ev['place']} {ev['start']} → {ev['end']}, host {ev['host']}): "
+                         f"not begun by the run's end; {ev['heard_count']} have heard of it")
+            continue
         lines.append(f"event {ev['name']} ({ev['place']} {ev['start']} → {ev['end']}, host {ev['host']}): "
                      f"{ev['came_count']} of {ev['heard_count']} who heard came"
                      f"{' (' + str(len(ev['came_by_routine'])) + ' by routine)' if ev['came_by_routine'] else ''}")

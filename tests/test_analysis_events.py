@@ -1,0 +1,227 @@
+"""Events followed by their facts, told-by provenance and bad stores (issue 20), on run stores
+built here row by row whose answers are worked out by hand.
+
+Four residents, 16:00 to 19:00 on 14 February, one tick a game minute; every routine keeps its
+resident at home except where said. Ann hosts something at the cafe 17:00-18:00.
+"""
+
+import datetime as dt
+import json
+import sqlite3
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import run_cli
+from smallville.analysis.analyze import analyze
+from smallville.analysis.report import render_text, run_report
+from smallville.store.runstore import RunWriter
+from test_analysis import mem, persona
+
+START = dt.datetime(2023, 2, 14, 16, 0)
+NAMES = ["Ann", "Bob", "Cal", "Dan"]
+HOURS = {"place": "Cafe:cafe", "start": "2023-02-14 17:00", "end": "2023-02-14 18:00"}
+
+
+def store(run_dir, personas, where, memories=(), events=None, facts=None):
+    """A run store: ``where(name, minute) -> place``; ``memories``: (agent, tick, kind, text, facts)."""
+    names = list(personas)
+    w = RunWriter.create(run_dir, {"run_id": "hand", "seed": 1, "backend": "rules", "model": None},
+                         [(n, personas[n]) for n in names], {},
+                         {"world": {"name": "hand", "facts": facts or []}, "start": START.isoformat(),
+                          "tick_seconds": 60})
+    by_tick: dict[int, list] = {}
+    for i, (agent, tick, kind, text, f) in enumerate(memories):
+        by_tick.setdefault(tick, []).append(mem(agent, i, tick, kind, text, f))
+    last = {}
+    for tick in range(0, 181):
+        rows = []
+        for i, n in enumerate(names):
+            r = {"name": n, "x": i, "y": 0, "action": "x", "emoji": "", "place": where(n, tick), "target": "",
+                 "utterance": None}
+            if last.get(n) != r:
+                rows.append(r)
+                last[n] = r
+        w.record(SimpleNamespace(tick=tick, time=START + dt.timedelta(minutes=tick), digest="0" * 8, agents=rows,
+                                 events=(events or {}).get(tick, []), object_changes=[], decisions=[],
+                                 memory=SimpleNamespace(memories=by_tick.get(tick, []), accesses=[], embeddings=[],
+                                                        rescored=[])))
+    w.close(status="complete")
+    return run_dir
+
+
+def home(n):
+    return f"{n}'s House:room"
+
+
+# ---------------------------------------------------------------- a plain-words event
+
+
+def test_a_plain_words_event_has_its_own_hours_and_host(tmp_path):
+    """The host's first memory says it in words (read into facts without a host); its plan's first
+    block for it is the half hour of getting ready (16:30-17:00) — not the event's hours."""
+    personas = {n: persona(n) for n in NAMES}
+    personas["Ann"]["first_memories"] = [{"text": "Ann is hosting a cake morning at the cafe today at 5pm"}]
+    ev = {"name": "cake morning", **HOURS}
+
+    def where(n, m):
+        if n == "Ann" and m >= 30:
+            return "Cafe:cafe"  # getting ready from 16:30, then hosting
+        if n in ("Bob", "Cal") and 60 <= m < 120:
+            return "Cafe:cafe"
+        return home(n)
+
+    run = store(tmp_path / "run", personas, where, [
+        ("Ann", 0, "thought", "Ann is hosting a cake morning at the cafe today at 5pm", {"event": ev}),
+        ("Bob", 20, "chat", "Ann told Bob of a cake morning", {"event": {**ev, "host": "Ann"}, "heard_from": "Ann"}),
+        ("Cal", 40, "chat", "Bob told Cal of a cake morning", {"event": {**ev, "host": "Ann"}, "heard_from": "Bob"}),
+    ], events={0: [{"agent": "Ann", "kind": "plan", "data": {"day": "2023-02-14", "blocks": [
+        {"start": "16:30", "end": "17:00", "activity": "getting ready", "place": "Cafe:cafe",
+         "event": "cake morning@2023-02-14 17:00"}]}}]})
+    (e,) = analyze(run)["events"]
+    assert (e["name"], e["host"], e["place"], e["start"], e["end"]) == (
+        "cake morning", "Ann", "Cafe:cafe", "2023-02-14 17:00", "2023-02-14 18:00")
+    assert e["heard"] == ["Bob", "Cal"] and "Ann" not in e["heard"]
+    assert e["came"] == ["Bob", "Cal"] and e["host_present"]
+    (g,) = analyze(run)["gatherings"]
+    assert g["event"]["name"] == "cake morning" and g["event"]["came"] == ["Bob", "Cal"]
+
+
+# ---------------------------------------------------------------- a paraphrased event
+
+
+def test_a_paraphrased_event_is_one_event_whatever_each_resident_calls_it(tmp_path):
+    personas = {n: persona(n) for n in NAMES}
+
+    def where(n, m):
+        return "Cafe:cafe" if 60 <= m < 120 else home(n)
+
+    run = store(tmp_path / "run", personas, where, [
+        ("Ann", 0, "thought", "Ann will have friends over at the cafe", {"event": {"name": "get-together", **HOURS}}),
+        ("Bob", 10, "chat", "Ann mentioned a little gathering",
+         {"event": {"name": "little gathering", **HOURS, "host": "Ann"}, "heard_from": "Ann"}),
+        # Cal's version: a sector only, hours slightly different — still the same event
+        ("Cal", 20, "chat", "something at the cafe with Ann",
+         {"event": {"name": "cafe meetup", "place": "Cafe", "start": "2023-02-14 17:15",
+                    "end": "2023-02-14 18:15", "host": "Ann"}, "heard_from": "Bob"}),
+        ("Dan", 30, "chat", "Bob said there's a get-together",
+         {"event": {"name": "get-together", **HOURS, "host": "Ann"}, "heard_from": "Bob"}),
+    ])
+    r = analyze(run)
+    (e,) = r["events"]
+    assert (e["name"], e["host"], e["start"], e["end"]) == ("get-together", "Ann", "2023-02-14 17:00",
+                                                             "2023-02-14 18:00")
+    assert set(e["names"]) == {"get-together", "little gathering", "cafe meetup"} and e["names"][0] == "get-together"
+    assert e["heard"] == ["Bob", "Cal", "Dan"] and e["came"] == ["Bob", "Cal", "Dan"]
+    (g,) = r["gatherings"]
+    assert g["event"] is not None and g["event"]["came_count"] == 3
+
+
+# ---------------------------------------------------------------- an invitee with only the host there; a resident who saw
+
+
+def two_at_the_party(tmp_path, cal_minutes=(60, 75)):
+    personas = {n: persona(n) for n in NAMES}
+    personas["Dan"] = persona("Dan", place="Cafe:cafe")  # there every day by routine
+    ev = {"name": "spring party", **HOURS}
+
+    def where(n, m):
+        if n == "Dan":
+            return "Cafe:cafe"
+        if n in ("Ann", "Bob") and 60 <= m < 120:
+            return "Cafe:cafe"
+        if n == "Cal" and cal_minutes[0] <= m < cal_minutes[1]:
+            return "Cafe:cafe"
+        return home(n)
+
+    return store(tmp_path / "run", personas, where, [
+        ("Ann", 0, "thought", "Ann is hosting a spring party", {"event": ev}),
+        ("Bob", 10, "chat", "Ann invited Bob", {"event": {**ev, "host": "Ann"}, "heard_from": "Ann"}),
+        ("Dan", 12, "chat", "Ann invited Dan", {"event": {**ev, "host": "Ann"}, "heard_from": "Ann"}),
+        ("Cal", 65, "observation", "Ann is hosting the spring party at the Cafe", None),  # saw it
+    ], facts=[{"name": "party", "keywords": ["party"]}])
+
+
+def test_an_invitee_comes_with_only_the_host_there_and_one_who_only_saw_did_not_hear(tmp_path):
+    r = analyze(two_at_the_party(tmp_path))
+    assert r["gatherings"] == []  # two off-routine people: no gathering
+    (e,) = r["events"]
+    assert e["heard"] == ["Bob", "Dan"]  # Cal only saw it: no memory holding its facts
+    assert e["came"] == ["Bob", "Dan"] and e["came_by_routine"] == ["Dan"]
+    assert e["came_unheard"] == ["Cal"]  # there 15 minutes without having heard
+    assert e["minutes_present"]["Cal"] == 15 and e["minutes_present"]["Bob"] == 60
+    assert r["diffusion"]["party"]["end"] == 4  # by memory, the word "party" seen counts: Cal knows
+    assert "1 by routine" in render_text(r)
+
+
+def test_ten_minutes_at_the_place_is_the_least_that_counts(tmp_path):
+    (e,) = analyze(two_at_the_party(tmp_path, cal_minutes=(60, 69)))["events"]
+    assert "Cal" not in e["present"]  # 9 minutes
+
+
+# ---------------------------------------------------------------- provenance; a store without conversations
+
+
+def test_a_store_without_conversations_says_so_and_its_links_come_from_memories(tmp_path):
+    personas = {n: persona(n) for n in NAMES}
+    run = store(tmp_path / "run", personas, lambda n, m: home(n), [
+        ("Ann", 0, "thought", "Ann's news: the bakery opens", None),
+        ("Bob", 30, "chat", "Ann told Bob: the bakery opens", {"news": "the bakery opens", "heard_from": "Ann"}),
+        ("Cal", 50, "chat", "Bob told Cal: the bakery opens", {"news": "the bakery opens", "heard_from": "Bob"}),
+    ], facts=[{"name": "bakery", "keywords": ["bakery"]}])
+    r = analyze(run)
+    d = r["diffusion"]["bakery"]
+    assert r["told_source"] == d["told_source"] == "none"
+    tree = {n["name"]: (n["told_by"], n["told_via"], n["hops"]) for n in d["tree"]}
+    assert tree == {"Ann": (None, None, 0), "Bob": ("Ann", "memory", 1), "Cal": ("Bob", "memory", 2)}
+    assert d["told_via"] == {"memory": 2}
+    md = (run_report(r, tmp_path / "rep") / "report.md").read_text()
+    assert "no conversations recorded" in md and "only the listener's memory" in md
+
+
+def test_links_from_conversation_lines_and_heard_records_are_labelled(tmp_path):
+    from test_analysis import build
+
+    d = analyze(build(tmp_path / "a"))["diffusion"]["party"]
+    assert {n["name"]: n["told_via"] for n in d["tree"]} == {"Ann": None, "Bob": "conversation", "Cal": None,
+                                                            "Dan": "conversation"}
+    d = analyze(build(tmp_path / "b", heard=True))["diffusion"]["party"]
+    assert {n["name"]: n["told_via"] for n in d["tree"] if n["told_by"]} == {"Bob": "heard", "Dan": "heard"}
+
+
+# ---------------------------------------------------------------- bad stores: one line, exit 2
+
+
+def test_a_store_missing_agent_states_or_with_a_broken_world_is_a_one_line_error(tmp_path):
+    from test_analysis import build
+
+    good = build(tmp_path / "good")
+    for name, sql in (("no_states", "DROP TABLE agent_states"),
+                      ("bad_world", "UPDATE meta SET value = '{not json' WHERE key = 'world'")):
+        bad = tmp_path / name
+        shutil.copytree(good, bad)
+        con = sqlite3.connect(bad / "run.db")
+        con.execute(sql)
+        con.commit()
+        con.close()
+        r = run_cli("analyze", str(bad))
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert ("agent_states" if name == "no_states" else "meta.world") in r.stderr
+
+
+def test_cli_by_interview_on_a_hand_built_store(tmp_path):
+    from test_analysis import build
+
+    run = build(tmp_path / "run", heard=True)
+    r = run_cli("analyze", str(run), "--by-interview", "--at", "2023-02-14 16:40", "--llm", "rules", "--json")
+    assert r.returncode == 0, r.stderr
+    bi = json.loads(r.stdout)["by_interview"]
+    assert [m["time"] for m in bi["moments"]] == ["2023-02-14 16:40", "2023-02-14 19:00"]
+    m = bi["moments"][-1]
+    assert m["facts"]["party"]["asked"] == 5 and m["facts"]["party"]["by_memory"] == 4
+    assert [e["asked"] for e in m["events"]] == [4]  # the host is not asked about her own event
+    assert len([a for a in m["answers"] if a["about"] == "person"]) == 5 * 4
+    r = run_cli("analyze", str(run), "--at", "2023-02-14 16:40")
+    assert r.returncode == 2 and "--by-interview" in r.stderr
