@@ -225,3 +225,31 @@ def test_cli_by_interview_on_a_hand_built_store(tmp_path):
     assert len([a for a in m["answers"] if a["about"] == "person"]) == 5 * 4
     r = run_cli("analyze", str(run), "--at", "2023-02-14 16:40")
     assert r.returncode == 2 and "--by-interview" in r.stderr
+
+
+def test_a_fact_stated_by_meaning_is_judged_by_meaning_and_denials_are_not_knowing(tmp_path):
+    from smallville.analysis.interviews import Judge, denies
+    from smallville.analysis.source import RunData
+    from smallville.cognition.embedding import HashingEmbedder
+
+    personas = {n: persona(n) for n in NAMES}
+    run = store(tmp_path / "run", personas, lambda n, m: home(n), [
+        ("Bob", 30, "chat", "Ann said the new bakery on Main Street opens on Saturday", None),
+        ("Cal", 30, "chat", "Cal bought bread at the market", None),
+    ], facts=[{"name": "bakery", "meaning": "The new bakery opens on Saturday"}])
+    con = sqlite3.connect(run / "run.db")
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', '\"hashing-256\"')")
+    con.commit()
+    con.close()
+    data = RunData(run)
+    emb = HashingEmbedder()
+    judge = Judge(data, [], vectors=lambda texts: emb.embed(texts))
+    q = {"about": "fact", "key": "bakery"}
+    assert judge.knows("Bob", q, {"answer": "I remember this: …", "memory_ids": [0]})
+    assert not judge.knows("Cal", q, {"answer": "I remember this: …", "memory_ids": [1]})
+    assert judge.knows("Dan", q, {"answer": "Yes, the new bakery opens on Saturday, I heard.", "memory_ids": []})
+    assert not judge.knows("Dan", q, {"answer": "No, I haven't heard that the new bakery opens on Saturday.",
+                                      "memory_ids": []})
+    assert denies("I don't know anything about that.") and denies("No idea.") and not denies("Yes, I know Ann.")
+    assert not denies("Ann is hosting a party. I don't know if I'll go.")  # only the first sentence
+    data.close()
