@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def one(world: str, seed: int, out: Path, llm: str, embedder: str) -> dict:
-    from smallville.by_interview import analyze_by_interview
+    from smallville.measure import analyze_by_interview
 
     run = out / f"seed-{seed}"
     if not (run / "run.db").exists():

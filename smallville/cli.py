@@ -223,17 +223,13 @@ def main(argv: list[str] | None = None) -> int:
             print(branch_run(BranchOptions(args.run, args.at, args.out, args.whispers, args.seed, args.hours,
                                            args.until, args.quiet)))
         elif args.command == "analyze":
-            from smallville.analysis.analyze import analyze
             from smallville.analysis.report import render_text as summary_text, run_report
 
             if (args.at or args.llm) and not args.by_interview:
                 raise SmallvilleError("--at and --llm: only with --by-interview")
-            if args.by_interview:
-                from smallville.by_interview import analyze_by_interview
+            from smallville.measure import analyze_by_interview, analyze_run
 
-                result = analyze_by_interview(args.run, args.at, args.llm)
-            else:
-                result = analyze(args.run)
+            result = analyze_by_interview(args.run, args.at, args.llm) if args.by_interview else analyze_run(args.run)
             if args.report:
                 run_report(result, args.report)
             print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else summary_text(result))

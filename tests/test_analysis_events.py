@@ -253,3 +253,9 @@ def test_a_fact_stated_by_meaning_is_judged_by_meaning_and_denials_are_not_knowi
     assert denies("I don't know anything about that.") and denies("No idea.") and not denies("Yes, I know Ann.")
     assert not denies("Ann is hosting a party. I don't know if I'll go.")  # only the first sentence
     data.close()
+    # by memory too, with the run's embedder brought in at the command level
+    from smallville.measure import analyze_run
+
+    d = analyze_run(str(run))["diffusion"]["bakery"]
+    assert [n["name"] for n in d["tree"]] == ["Bob"] and d["meaning"] == "The new bakery opens on Saturday"
+    assert analyze(run)["diffusion"]["bakery"]["end"] == 0  # without the embedder, a meaning matches nothing

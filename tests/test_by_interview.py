@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ROOT, run_cli
 from smallville.analysis.interviews import denies
-from smallville.by_interview import analyze_by_interview
+from smallville.measure import analyze_by_interview
 
 pytestmark = pytest.mark.slow
 UNTIL = "2023-02-14 20:00"

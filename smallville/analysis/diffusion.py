@@ -1,11 +1,12 @@
 """Information diffusion: who knows each tracked fact at each game hour, and who told whom.
 
-A resident *knows* a fact (the world's ``facts:``, a name and keywords) from the first moment
-either of these holds:
+A resident *knows* a fact (the world's ``facts:``, a name and keywords, or a meaning) from the
+first moment either of these holds:
 
 - one of its memories mentions it: the description contains a keyword, or the memory's
-  structured facts name it (an event's name, a piece of news); a memory whose facts say
-  ``heard_from`` names its teller;
+  structured facts name it (an event's name, a piece of news) — for a fact stated only by its
+  meaning, a text close in meaning (:meth:`~smallville.analysis.source.Fact.matcher`); a memory
+  whose facts say ``heard_from`` names its teller;
 - it was told: a *told-by* record names the speaker, the listener and what was said. The
   records are the run's ``heard`` events where it has them — one per listener, data
   ``{"from", "text", "memory_id", "conversation", "facts": [{"kind", "name", ...}]}`` — and
@@ -88,16 +89,19 @@ def knowers(data: RunData, fact: Fact, told: list[Told], told_source: str = "hea
     ``told_via`` (where the told-by link comes from, or None)."""
     residents = set(data.residents)
     cands: list[tuple[int, int, str, str, str | None, str | None]] = []  # (tick, priority, name, source, teller, via)
+    texts = [m["description"] for m in data.memories] + [n for m in data.memories for n in _memory_names(m["facts"])]
+    texts += [t.text for t in told] + [n for t in told for n in t.names]
+    matches = fact.matcher(texts, data.vectors, data.least)
     for m in data.memories:
         if m["agent"] not in residents:
             continue
-        if fact.matches(m["description"]) or any(fact.matches(n) for n in _memory_names(m["facts"])):
+        if matches(m["description"]) or any(matches(n) for n in _memory_names(m["facts"])):
             teller = (m["facts"] or {}).get("heard_from") if isinstance(m["facts"], dict) else None
             teller = teller if teller in residents and teller != m["agent"] else None
             cands.append((m["tick"], _MEMORY_TOLD if teller else _MEMORY, m["agent"], f"memory:{m['kind']}", teller,
                           "memory" if teller else None))
     for t in told:
-        if fact.matches(t.text) or any(fact.matches(n) for n in t.names):
+        if matches(t.text) or any(matches(n) for n in t.names):
             if t.listener in residents:
                 teller = t.speaker if t.speaker in residents else None
                 cands.append((t.tick, _TOLD, t.listener, "told", teller, told_source if teller else None))

@@ -11,14 +11,15 @@ asked (the last tick, and any ``--at``) every resident is asked
   resident who calls it otherwise can still recognise it);
 - about every other resident: "Do you know <name>?".
 
-The asking is done at the command level (``smallville.by_interview``); this module plans the
+The asking is done at the command level (``smallville.measure``); this module plans the
 questions and judges the answers, reading only the run store and the answers. An answer says
 the resident **knows** when
 
 - it drew on memories (the answer names the memory ids it used) and one of them holds the thing
   asked about — for a fact, a memory whose text has one of its keywords or whose structured
-  facts name it, or (a fact stated by ``meaning``) whose text is close in meaning (cosine of the
-  run's embedder's vectors at least :data:`MEANING_MIN_COSINE` for that embedder); for an event,
+  facts name it, or (a fact stated only by ``meaning``) whose text is close in meaning (cosine
+  of the run's embedder's vectors at least
+  :data:`~smallville.analysis.source.MEANING_MIN_COSINE` for that embedder); for an event,
   a memory holding that event's facts (:func:`~smallville.analysis.events.event_facts`: having
   only seen it is not knowing of it); for a person, a memory naming them;
 - or it drew on no memory, and its own words hold it (the same tests on the answer's text; for
@@ -45,10 +46,6 @@ from smallville.analysis import diffusion, network
 from smallville.analysis.events import event_facts, cluster, describe
 from smallville.analysis.source import Fact, RunData
 
-# the least cosine for "close in meaning", by the run's embedder (measured on the town's texts: a
-# paraphrase of a fact scores 0.68 with MiniLM and 0.38 with the hashing embedder, an unrelated
-# sentence about the same person 0.54 and 0.23)
-MEANING_MIN_COSINE = {"all-MiniLM-L6-v2": 0.6, "hashing": 0.35}
 DEFINITION = ("an answer says the resident knows when a memory it drew on holds the fact, the event's facts or "
               "the person's name, or (drawing on none) its words name it without a denial; an edge joins two "
               "residents when either says it knows the other (both: the mutual density).")
@@ -67,21 +64,6 @@ def denies(text: str) -> bool:
     """Whether an answer's first sentence denies knowing ("No…", "I don't know…", "I haven't heard…")."""
     first = first_sentence(text)
     return not re.match(r"^\s*yes\b", first, re.I) and bool(_DENIAL.search(first))
-
-
-def min_cosine(embedder: str | None) -> float | None:
-    if not embedder:
-        return None
-    for prefix, v in MEANING_MIN_COSINE.items():
-        if embedder.startswith(prefix):
-            return v
-    return None
-
-
-def close_in_meaning(a: np.ndarray, b: np.ndarray, least: float) -> bool:
-    """Cosine of two vectors at least ``least``."""
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    return bool(na and nb and float(a @ b) / (na * nb) >= least)
 
 
 def _event_when(start: str) -> str:
@@ -113,7 +95,7 @@ class Judge:
         self.events = {ev["key"]: ev for ev in events}
         self.memory = {(m["agent"], m["id"]): m for m in data.memories}
         self.vectors = vectors
-        self.least = min_cosine(data.reader.meta.get("embedder"))
+        self.least = data.least
         # memories holding each event's facts, by (agent, memory id): matched by the events' facts
         self.event_memories: dict[str, set[tuple[str, int]]] = {}
         groups = cluster(event_facts(data))
@@ -126,12 +108,10 @@ class Judge:
                 self.event_memories[key] = {(f["agent"], f["id"]) for f in g if f.get("id") is not None}
 
     def _fact_in(self, fact: Fact, text: str | None, names: list[str] = ()) -> bool:
-        if fact.keywords and (fact.matches(text) or any(fact.matches(n) for n in names)):
-            return True
-        if fact.meaning and self.vectors is not None and self.least is not None and text:
-            a, b = self.vectors([fact.meaning, text])
-            return close_in_meaning(a, b, self.least)
-        return False
+        """Keywords when the fact has any; else its meaning (see :meth:`Fact.matcher`)."""
+        texts = [t for t in [text, *names] if t]
+        matches = fact.matcher(texts, self.vectors, self.least)
+        return any(matches(t) for t in texts)
 
     def knows(self, agent: str, q: dict, answer: dict) -> bool:
         drawn = [self.memory.get((agent, i)) for i in answer.get("memory_ids") or []]
