@@ -7,10 +7,13 @@ rules routine draws. A resident in an arena at a moment is *unexplained* when no
 its routine within that slack puts it in that arena.
 
 A gathering is an arena where at least :data:`MIN_PEOPLE` unexplained residents are at
-once, for at least :data:`MIN_MINUTES` game minutes (sampled every game minute; gaps up to
-:data:`MAX_GAP_MIN` minutes are bridged). Its attendees are the unexplained residents there
-for at least :data:`MIN_STAY_MIN` minutes of it; ``also_present`` those whose routine put
-them there anyway.
+once, for at least :data:`MIN_MINUTES` game minutes (sampled every game minute: two samples
+with that many are in one gathering when at most :data:`MAX_GAP_MIN` minutes apart, so a gap
+of up to 4 minutes with fewer is bridged; a gathering runs from its first such sample to one
+minute after its last, and lasts at least :data:`MIN_MINUTES` when it spans that many samples).
+Its attendees are the unexplained residents there for at least :data:`MIN_STAY_MIN` of its
+sampled minutes (gap minutes included); ``also_present`` those whose routine put them there
+that long anyway.
 
 Positions are sampled at every game minute from the run's first tick (a resident is where its
 last stored row at or before the sample puts it). A gathering held at an event's place during
