@@ -259,3 +259,43 @@ def test_a_fact_stated_by_meaning_is_judged_by_meaning_and_denials_are_not_knowi
     d = analyze_run(str(run))["diffusion"]["bakery"]
     assert [n["name"] for n in d["tree"]] == ["Bob"] and d["meaning"] == "The new bakery opens on Saturday"
     assert analyze(run)["diffusion"]["bakery"]["end"] == 0  # without the embedder, a meaning matches nothing
+
+
+def test_by_interview_on_the_model_path_judges_what_the_model_says(tmp_path, monkeypatch):
+    """A scripted model answers the interviews (an OpenAI-compatible loopback server): the
+    answers are judged by their words — "no"/"I haven't" is not knowing — and the network by
+    who says yes to whom."""
+    import re as _re
+
+    from smallville.llm.plausible import messages_text
+    from smallville.llm.testing import LoopbackServer
+    from smallville.measure import analyze_by_interview
+    from test_analysis import build
+
+    def answer(body):
+        prompt = messages_text(body)
+        me = _re.search(r"You are ([A-Z][a-z]+),", prompt).group(1)
+        q = _re.search(r'The interviewer asks: "(.*)"', prompt).group(1)
+        if q.startswith("Do you know "):
+            other = q[len("Do you know "):].rstrip("?")
+            yes = {("Ann", "Bob"), ("Bob", "Ann"), ("Cal", "Ann")}
+            text = f"Yes, {other} is a friend of mine." if (me, other) in yes else f"No, I don't know {other}."
+        elif "about the spring party" in q:
+            text = "Yes, I'm going to Ann's spring party." if me == "Bob" else "No, I haven't heard of it."
+        else:
+            text = {"Bob": "Yes, Ann told me about her spring party at the cafe.",
+                    "Cal": "I saw balloons for a party at the cafe."}.get(me, "No, I haven't heard about any party.")
+        return {"answer": text, "memory_ids": []}
+
+    run = build(tmp_path / "run", heard=True)
+    with LoopbackServer(answer=answer) as server:
+        monkeypatch.setenv("SMALLVILLE_LLM_BASE_URL", server.base_url)
+        r = analyze_by_interview(str(run), llm="openai")
+        assert len(server.requests) == 5 + 4 + 5 * 4  # facts, the event (not its host), people
+    bi = r["by_interview"]
+    assert bi["backend"].startswith("openai")
+    (m,) = bi["moments"]
+    assert m["facts"]["party"]["aware"] == ["Bob", "Cal"] and m["facts"]["party"]["by_memory"] == 4
+    assert m["events"][0]["aware"] == ["Bob"]
+    assert (m["network"]["edges_either"], m["network"]["edges_mutual"]) == (2, 1)  # Ann-Bob both ways, Cal-Ann
+    assert (m["network"]["density_either"], m["network"]["density_mutual"]) == (0.2, 0.1)
