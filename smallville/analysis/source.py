@@ -86,7 +86,10 @@ class Fact:
             return self.question
         if self.meaning:
             m = self.meaning.strip().rstrip(".")
-            return f"Have you heard that {m[0].lower() + m[1:] if m[:1].isupper() and not m[1:2].isupper() else m}?"
+            first, _, rest = m.partition(" ")
+            if first.lower() in ("the", "a", "an", "there", "it", "someone", "some", "this"):
+                m = f"{first.lower()} {rest}"  # not a name: lower case inside the question
+            return f"Have you heard that {m}?"
         return f"Have you heard anything about the {self.name}?"
 
 
