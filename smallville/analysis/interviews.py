@@ -32,6 +32,11 @@ is never more than awareness by memory.
 
 A network edge joins two residents when either says it knows the other (``density_either``),
 or only when both do (``density_mutual``); the paper draws an edge when one knows the other.
+
+Written by hand: the denial test is a short regular expression over the first sentence (no
+library reads "no" from an answer; the interview verb's own reading of questions is the
+interview room's), and a person is named by a whole-word match of the first name, as the rules
+answers and the memories write it.
 """
 
 from __future__ import annotations
