@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("run", help="run directory")
     an.add_argument("--json", action="store_true", help="machine-readable output")
     an.add_argument("--report", metavar="DIR", help="write DIR/report.md and a self-contained DIR/report.html")
+    an.add_argument("--by-interview", action="store_true",
+                    help="also interview every resident (at the end and at each --at) about each tracked fact, each "
+                         "event and every other resident; awareness and density by interview beside those by memory "
+                         "(answers recorded with the run's interviews)")
+    an.add_argument("--at", action="append", default=[], metavar='"YYYY-MM-DD HH:MM"',
+                    help="with --by-interview: another moment to interview at (repeatable)")
+    an.add_argument("--llm", choices=["rules", "auto", "openai", "local"],
+                    help="with --by-interview: who answers (default: the run's backend; rules for a rules run)")
 
     mv = sub.add_parser("multiverse", help="run N seeds of one world and aggregate every metric")
     mv.add_argument("world", help="world file, e.g. worlds/small.yaml")
@@ -215,10 +223,13 @@ def main(argv: list[str] | None = None) -> int:
             print(branch_run(BranchOptions(args.run, args.at, args.out, args.whispers, args.seed, args.hours,
                                            args.until, args.quiet)))
         elif args.command == "analyze":
-            from smallville.analysis.analyze import analyze
             from smallville.analysis.report import render_text as summary_text, run_report
 
-            result = analyze(args.run)
+            if (args.at or args.llm) and not args.by_interview:
+                raise SmallvilleError("--at and --llm: only with --by-interview")
+            from smallville.measure import analyze_by_interview, analyze_run
+
+            result = analyze_by_interview(args.run, args.at, args.llm) if args.by_interview else analyze_run(args.run)
             if args.report:
                 run_report(result, args.report)
             print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else summary_text(result))

@@ -199,7 +199,15 @@ class PerceptionSettings(Strict):
 
 class TrackedFact(Strict):
     name: str = Field(min_length=1)
-    keywords: list[str] = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    meaning: str | None = Field(default=None, min_length=1, description="the fact as a sentence")
+    question: str | None = Field(default=None, min_length=1, description="what analyze --by-interview asks")
+
+    @model_validator(mode="after")
+    def _said(self) -> "TrackedFact":
+        if not self.keywords and not self.meaning:
+            raise ValueError("keywords or meaning: a tracked fact needs one of them")
+        return self
 
 
 class WorldConfig(Strict):
