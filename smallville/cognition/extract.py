@@ -273,45 +273,58 @@ def _month(word: str) -> int:
 
 
 def find_day(text: str, now: dt.datetime) -> dt.date | None:
-    """The day ``text`` names, resolved against ``now``; None when it names none (or an impossible one)."""
-    today = now.date()
-    try:
-        m = _ISO.search(text)
+    """The day ``text`` names, resolved against ``now``; None when it names none (or an impossible one).
+
+    Which words name a day is found here (an ISO date, "February 14th, 2023", "14 March", "today",
+    "tonight", "tomorrow", "the day after tomorrow", "(next) Tuesday", "the 15th"); what day they
+    mean is :func:`day_of`'s (the ``dateparser`` library's) answer."""
+    for pattern in (_ISO, _DATE_MD, _DATE_DM, _RELATIVE, _WEEKDAY, _ORDINAL):
+        m = pattern.search(text)
         if m:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = _DATE_MD.search(text)
-        if m:
-            return _dated(int(m.group(3)) if m.group(3) else None, _month(m.group(1)), int(m.group(2)), today)
-        m = _DATE_DM.search(text)
-        if m:
-            return _dated(int(m.group(3)) if m.group(3) else None, _month(m.group(2)), int(m.group(1)), today)
-    except ValueError:
-        return None
-    m = _RELATIVE.search(text)
-    if m:
-        w = m.group(1).lower()
-        return today + dt.timedelta(days=2 if w.startswith("the day after") else 1 if w == "tomorrow" else 0)
-    m = _WEEKDAY.search(text)
-    if m:
-        ahead = (WEEKDAYS.index(m.group(2).lower()) - today.weekday()) % 7
-        if (m.group(1) or "").strip().lower() == "next" and ahead == 0:
-            ahead = 7
-        return today + dt.timedelta(days=ahead)
-    m = _ORDINAL.search(text)
-    if m:
-        day = int(m.group(1))
-        try:
-            d = today.replace(day=day)
-        except ValueError:
-            return None
-        if d < today:  # the 3rd, said on the 20th: next month's
-            y, mo = (today.year + (today.month == 12), today.month % 12 + 1)
-            try:
-                d = dt.date(y, mo, day)
-            except ValueError:
-                return None
-        return d
+            return day_of(m.group(0), now)
     return None
+
+
+def day_of(words: str, now: dt.datetime) -> dt.date | None:
+    """The day a phrase names ("tomorrow", "next Tuesday", "February 14th, 2023", "the 15th"), read by
+    ``dateparser`` relative to ``now``, preferring the days ahead — an event is told before it
+    happens. Two readings are the conversation's, not the library's: a weekday that is today
+    ("on Monday", said on a Monday) is today unless "next" is said, and a date without a year up
+    to a month past is this year's (the library would move it to next year). This is the one
+    place the rules' event reader resolves days (the interviews' ``cognition/when.py`` resolves
+    times of the past and present with the same library)."""
+    low = " ".join(words.lower().split())
+    today = now.date()
+    m = _WEEKDAY.fullmatch(low)
+    if m and (m.group(1) or "").strip() != "next" and WEEKDAYS.index(m.group(2)) == today.weekday():
+        return today
+    if re.fullmatch(r"this (morning|afternoon|evening)", low):
+        return today
+    low = re.sub(r"^on\s+", "", low)
+    try:
+        got = _dateparser().parse(low, languages=["en"], settings={
+            "RELATIVE_BASE": dt.datetime.combine(today, dt.time(12)), "PREFER_DATES_FROM": "future",
+            "RETURN_AS_TIMEZONE_AWARE": False})
+    except Exception:  # noqa: BLE001 - dateparser raises plain errors on odd input: no day then
+        return None
+    if got is None:
+        return None
+    day = got.date()
+    if not re.search(r"\d{4}", low) and day - today > dt.timedelta(days=300):
+        try:
+            last = day.replace(year=day.year - 1)
+        except ValueError:
+            return day
+        if today - dt.timedelta(days=31) <= last:
+            return last
+    return day
+
+
+@functools.lru_cache(maxsize=1)
+def _dateparser():
+    import dateparser  # imported on first use: a run that reads no words never loads it
+
+    return dateparser
 
 
 def _dated(year: int | None, month: int, day: int, today: dt.date) -> dt.date:
@@ -321,10 +334,10 @@ def _dated(year: int | None, month: int, day: int, today: dt.date) -> dt.date:
     return d if d >= today - dt.timedelta(days=31) else dt.date(today.year + 1, month, day)
 
 
-def event_span(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
-    """(start, end) of the event ``text`` describes: its first clock time, the second when the two
-    make a range ("from 5 to 7", "5-7pm", "between five and seven", "until 7") else
-    :data:`DEFAULT_MINUTES` later; the day as :func:`find_day` reads it."""
+def clock_span(text: str) -> tuple[int, int | None] | None:
+    """(start, end) in minutes since midnight of the first clock time in ``text`` and, when the next
+    makes a range with it ("from 5 to 7", "5-7pm", "between five and seven", "until 7"), its end
+    (past midnight: more than 24 hours' minutes); the end None when not said; None without a time."""
     times = clock_times(text)
     if not times:
         return None
@@ -336,14 +349,29 @@ def event_span(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] |
             end = times[1][2]
         elif re.search(r"\b(to|until|till|and)\b", text[times[1][0]:times[1][1]].lower()):
             end = times[1][2]
+    if end is not None:
+        while end <= start:
+            end += 12 * 60 if end + 12 * 60 > start and not times[1][3] else 24 * 60
+    return start, end
+
+
+def default_day(start: int, now: dt.datetime) -> dt.date:
+    """The day of a time said without one: today when it is still ahead, else tomorrow."""
+    ahead = dt.datetime.combine(now.date(), dt.time()) + dt.timedelta(minutes=start) > now
+    return now.date() if ahead else now.date() + dt.timedelta(days=1)
+
+
+def event_span(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """(start, end) of the event ``text`` describes: :func:`clock_span`, the end
+    :data:`DEFAULT_MINUTES` after the start when not said; the day as :func:`find_day` reads it,
+    else :func:`default_day`."""
+    span = clock_span(text)
+    if span is None:
+        return None
+    start, end = span
     if end is None:
         end = start + DEFAULT_MINUTES
-    while end <= start:
-        end += 12 * 60 if end + 12 * 60 > start and not times[1][3] else 24 * 60
-    day = find_day(text, now)
-    if day is None:
-        day = now.date() if dt.datetime.combine(now.date(), dt.time()) + dt.timedelta(minutes=start) > now \
-            else now.date() + dt.timedelta(days=1)
+    day = find_day(text, now) or default_day(start, now)
     base = dt.datetime.combine(day, dt.time())
     return base + dt.timedelta(minutes=start), base + dt.timedelta(minutes=end)
 
@@ -469,45 +497,37 @@ def _news_in(sentence: str, speaker: str | None, listener: str | None, now: dt.d
 
 
 def answer_of(text: str) -> bool | None:
-    """Whether a reply accepts (True) or declines (False) an invitation, or neither (None)."""
-    if _DECLINE.search(text):
-        return False
-    if _ACCEPT.search(text):
-        return True
-    return None
+    """Whether a reply accepts (True) or declines (False) an invitation, or neither (None; a maybe
+    is neither)."""
+    from smallville.cognition.dialogue import answer_of as said
+
+    return {"accept": True, "decline": False}.get(said(text))
 
 
 def rules_extract(lines: Sequence[tuple[str | None, str]], *, listener: str | None, now: dt.datetime,
                   gazetteer: Gazetteer, people: Sequence[str]) -> Extracted:
     """The facts in ``lines`` — (speaker, text) pairs, in order; the speaker None for a text that is
-    nobody's line (a first memory, a note) — as the rules read them. An answer is a line that
-    follows a line telling of an event, by someone else, and accepts or declines."""
+    nobody's line (a first memory, a note) — read whole (:func:`smallville.cognition.dialogue.read_lines`):
+    each gathering told, once, as its teller first told it with the pieces the conversation
+    gave; news; and the answers (accept or decline — a maybe is none) of the people asked."""
+    from smallville.cognition.dialogue import read_lines
+
     events: list[dict] = []
     news: list[dict] = []
     answers: list[dict] = []
-    pending: dict[str, dict] = {}  # speaker -> the last event someone else told them of
-    for speaker, text in lines:
-        sents = sentences(text)
-        line_events: list[dict] = []
-        if speaker is not None and speaker in pending:
-            yes = answer_of(text)
-            if yes is not None:
-                answers.append({"who": speaker, "event": pending.pop(speaker)["name"], "accept": yes})
-        for i, s in enumerate(sents):
-            other = listener if speaker != listener else None
-            ctx = " ".join(sents[i + 1:i + 2])
-            ev = _event_in(s, speaker, other, now, gazetteer, people, ctx)
-            if ev is not None:
-                if not any(e["name"] == ev["name"] and e["start"] == ev["start"] for e in events):
-                    events.append({**ev, "told_by": speaker})
-                line_events.append(ev)
-                continue
-            n = _news_in(s, speaker, other, now, gazetteer, people)
-            if n is not None and not any(x["text"] == n["text"] for x in news):
-                news.append({**n, "told_by": speaker})
-        for ev in line_events:
-            for who in _others(lines, speaker):
-                pending[who] = ev
+    for r in read_lines(lines, listener=listener, now=now, gazetteer=gazetteer, people=people):
+        for ev in r.events:
+            same = next((i for i, e in enumerate(events) if (e["place"], e["start"]) == (ev["place"], ev["start"])
+                         or (e["name"], e["start"]) == (ev["name"], ev["start"])), None)
+            if same is None:
+                events.append(dict(ev))
+            elif events[same]["host"] is None and ev["host"] is not None:
+                events[same] = {**events[same], "host": ev["host"]}
+        for n in r.news:
+            if not any(x["text"] == n["text"] for x in news):
+                news.append(dict(n))
+        if r.answer in ("accept", "decline") and r.speaker is not None:
+            answers.append({"who": r.speaker, "event": r.answer_to, "accept": r.answer == "accept"})
     return Extracted(tuple(events[:MAX_EVENTS]), tuple(news[:MAX_NEWS]), tuple(answers))
 
 
