@@ -63,15 +63,23 @@ _HOLD = re.compile(r"\b(host\w*|throw\w*|hold\w*|organi[sz]\w*|planning|plans? t
                    r"giving|invit\w*|remind\w*|attend\w*|join\w*|come to|coming to|go(?:ing)? to|excited|looking "
                    r"forward|can't wait|wouldn't miss|see you at|held|scheduled|takes? place|taking place|happening|"
                    r"starts?|begins?|is at|will be at|is on|there's|there is|there will be)\b", re.I)
-_PASSIVE = re.compile(r"\b(it|that|this|the \w+(?: \w+){0,3})\s+(?:is|will be|'s|was)?\s*(?:being\s+)?"
-                      r"(?:held|scheduled|starts?|begins?|kicks? off|takes? place|is at|will be at|runs?|goes)\b", re.I)
+_PASSIVE = re.compile(r"\b(it|that|this one)(?:'s|’s|\s+is|\s+will be|\s+was)?\s+(?:being\s+|going to be\s+)?"
+                      r"(held|scheduled|starts?|begins?|kicks? off|takes? place|runs?|goes|at|on|from|tomorrow|"
+                      r"today|tonight)\b", re.I)
 _COME = re.compile(r"\b(come|comes|coming|arrive|arrives|arriving|be there|get there|join|joining|stop by|drop by|"
                    r"swing by|show up|meet|meeting|see you|see ya|head over)\b", re.I)
 _ASK = re.compile(r"(\byou\b(?:(?!\b(?:me|I|us)\b)[^.?!]){0,50}\b(come|coming|arrive|be there|join|stop by|drop by|swing by|meet|make it|"
                   r"attend)\b|\b(join (us|me)|come (to|over|by|along|and join)|let's (meet|get together|grab|have)|"
                   r"how about (we )?(meet|meeting|getting together|grab)|meet (me|us|up)|would love for you|"
                   r"hope to see you|see you (at|tomorrow|tonight|on)|remind you|you'?re invited|"
-                  r"you are invited|invite you|inviting you|you should (definitely )?come)\b)", re.I)
+                  r"you are invited|invite you|inviting you|you should (definitely )?come|"
+                  r"(would|do|did) you (like|want|wanna|care) to(?! me\b)|want to (come|join|go|grab|meet|get)|"
+                  r"are you (coming|going|free|joining|up for|in)\b|will you (come|be there|join|make it)|"
+                  r"why don't (you|we)|shall we|we should (meet|get|grab|go))\b)", re.I)
+# a meal or drink proposed without a determiner: "grab lunch", "have dinner", "go for coffee"
+_BARE = re.compile(r"\b(grab|grabbing|have|having|get|getting|go for|going for|meet (?:up )?for|join (?:me|us) for|"
+                   r"out for)\s+(?:some\s+|a\s+quick\s+)?(?P<name>lunch|dinner|breakfast|brunch|coffee|drinks|tea|"
+                   r"a drink|a bite|supper)\b", re.I)
 _PURPOSE = re.compile(r"\bto (help|set up|prepare|work|study|talk|discuss|practice|rehearse|plan|decorate)\b"
                       r"[^.,!?;]{0,40}", re.I)
 _THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )\b(there|then)\b(?!\s+(?:is|are|was|were|will|'s|must)\b)"
@@ -185,7 +193,10 @@ class _Reader:
         span = X.clock_span(body)
         out: list[Frame] = []
         # the forms the rules turns and seeds say ("X is hosting a Y at Z at T"): the old one-sentence parser
-        ev = X._event_in(s, speaker, other, self.now, self.gaz, self.people, nxt)
+        ev = X._event_in(s, speaker, other, self.now, self.gaz, self.people,
+                         nxt if places or span is not None else "")
+        if ev is not None and re.match(r"(for|to|at|in|on|with|about)\b", ev["name"], re.I):
+            ev = None  # "running for mayor": not a gathering
         if ev is not None:
             f = self._frame(ev["name"], self._head(ev["name"]))
             start = dt.datetime.strptime(ev["start"], TIME_FORMAT)
@@ -222,6 +233,10 @@ class _Reader:
             elif _PASSIVE.search(body) and self.topic is not None and self.topic.start is None:
                 f = self.topic  # "It starts at 5pm and goes until 7pm"
                 f.start, f.end = start, end
+            elif self.topic is not None and self.topic.start is None and self.topic.head is None and \
+                    (asks or body.endswith("?") or _HOLD.search(body)):
+                f = self.topic  # "How about meeting at the cafe?" … "How about 3pm tomorrow?"
+                f.start, f.end = start, end
             elif known is not None and known.start is None and _HOLD.search(body):
                 f = known
                 f.start, f.end = start, end
@@ -252,6 +267,11 @@ class _Reader:
             self._note(f, places, day)
             if f.complete and (day is not None or places or there):
                 return [f], asks
+            return [], asks
+        if _COME.search(body) and asks and places and not body.lower().startswith(("what", "when", "where")):
+            f = Frame(name="meeting", head=None, host=speaker, place=places[0], day=day, teller=speaker)
+            self.frames.append(f)  # a proposal to meet somewhere, its time to come
+            self._note(f, places, day)
             return [], asks
         if known is not None and known.complete and (day is not None or there) and not body.endswith("?"):
             self._note(known, places, day)
@@ -287,6 +307,13 @@ class _Reader:
 
     def _gathering(self, body: str) -> tuple[Frame, str] | None:
         """The gathering a sentence names by what is done with it, as a frame (known or new)."""
+        bare = _BARE.search(body)
+        if bare:
+            name = re.sub(r"^a\s+", "", bare.group("name").lower())
+            f = self._frame(name, self._head(name) or name)
+            if f.host is None and _ASK.search(body):
+                f.host = self._speaker
+            return f, name
         for m in _NP.finditer(body):
             name = re.sub(r"^(?:a|an|the|little|small|big)\s+", "", m.group("name").strip(), flags=re.I)
             head = self._head(name)

@@ -464,6 +464,13 @@ def _event_in(sentence: str, speaker: str | None, listener: str | None, now: dt.
             "end": span[1].strftime(TIME_FORMAT), "invite": invite}
 
 
+_OWN_NEWS = re.compile(r"(?:(?:is|has|was|will|had)\s+(?:just\s+|finally\s+|been\s+|also\s+)?\w+(?:ing|ed|en)\b|"
+                       r"(?:just\s+)?\w+ed\b|(?:just\s+)?(?:got|won|saw|met|made|went|wrote|bought|found|began|took|"
+                       r"ran|sold|built|lost|left|moved|became|gave|read)\b)", re.I)
+_OWN_TALK = re.compile(r"\b(you|your|yours|keeping busy|not much|doing (?:well|fine|good)|glad|happy|sorry|excited|"
+                       r"looking forward|wondering|hoping|thinking of you|available|free|busy)\b", re.I)
+
+
 def _news_in(sentence: str, speaker: str | None, listener: str | None, now: dt.datetime, gaz: Gazetteer,
              people: Sequence[str]) -> dict | None:
     """News in one sentence: someone (a resident, or the speaker's "I") did or does something."""
@@ -471,7 +478,7 @@ def _news_in(sentence: str, speaker: str | None, listener: str | None, now: dt.d
     if not body or body.endswith("?") or _GREETING.match(body) or _ACCEPT.match(body) or _DECLINE.search(body):
         return None
     person = _people_pattern(people)
-    m = re.match(r"(?P<who>" + person + r"|I|I've|I'm|I'll)\s*(?P<did>.+)$", body)
+    m = re.match(r"(?P<who>" + person + r"|I've|I'm|I'll|I)(?![\w'’])\s*(?P<did>.+)$", body.replace("’", "'"))
     if not m:
         return None
     who_word, did = m.group("who"), _strip(m.group("did"))
@@ -481,8 +488,10 @@ def _news_in(sentence: str, speaker: str | None, listener: str | None, now: dt.d
             did = {"I've": "has", "I'm": "is", "I'll": "will"}[who_word] + " " + did
         elif re.match(r"(am|was|have|had)\b", did):
             did = {"am": "is", "have": "has"}.get(did.split()[0], did.split()[0]) + did[len(did.split()[0]):]
-        # small talk about oneself is not news: "I've been keeping busy"
-        if re.search(r"\b(keeping busy|not much|doing (well|fine|good))\b", did, re.I):
+        # what one says of oneself is news only as something done or under way ("has started a
+        # project", "is writing a paper", "won a prize"), not talk to the listener ("I think you…",
+        # "I'm available…", "I'm so glad…") nor small talk ("I've been keeping busy")
+        if not _OWN_NEWS.match(did) or _OWN_TALK.search(did):
             return None
         who = speaker
     else:
