@@ -89,8 +89,9 @@ _DAY_PLAN = re.compile(r"\b(plan|schedule|agenda|to-?do list|routine)\b[^:]{0,60
 _HOST_ME = re.compile(r"\b(I'm|I am|I'll be|I will be|we're|we are|I've been|I was|I)\s+(hosting|throwing|having|"
                       r"holding|organi[sz]ing|planning|putting on|running|host|throw|hold|organi[sz]e)\b", re.I)
 # an answer that says "I'm coming" whatever was asked
-_ACCEPT = re.compile(r"\b(works for me|sounds like a plan|count me in|i'm in\b|i am in\b|i'll be there|i will be there|"
-                     r"i'll come|i will come|i'll go\b|i will go\b|i'm going|i am going|i think i'll go|i'd love to|"
+_ACCEPT = re.compile(r"\b(works for me|sounds like a plan|count me in|i'm in\b|i am in\b|"
+                     r"i(?:'ll| will)(?: \w+ly)? (?:be there|come|go\b|join|make it|attend|stop by)|"
+                     r"i(?:'m| am)(?: \w+ly)? (?:going|coming|in\b)|i think i'll go|i'd love to|"
                      r"i would love to|wouldn't miss|would not miss|see you there|"
                      r"excited (for|about)|looking forward to|can't wait)", re.I)
 # a yes to whatever was asked: an answer only to a request to come, and only as the reply's opening
@@ -222,9 +223,13 @@ class _Reader:
                 if not (places or there or self.last_place or (known and known.place)):
                     return [], asks
                 purpose = _PURPOSE.search(body + " " + nxt)
-                name = "meeting " + purpose.group(0).strip() if purpose else "meeting"
-                f = Frame(name=name, head=None, host=speaker if asks or speaker else None)
-                self.frames.append(f)
+                if self.topic is not None and self.topic.head is None and self.topic.start is None:
+                    f = self.topic  # the meeting asked for before, its time now said
+                else:
+                    f = Frame(name="meeting", head=None, host=speaker)
+                    self.frames.append(f)
+                if purpose and f.name == "meeting":
+                    f.name = "meeting " + purpose.group(0).strip()
                 f.start, f.end = start, end
             elif np is not None:
                 f = np[0]
@@ -268,9 +273,15 @@ class _Reader:
             if f.complete and (day is not None or places or there):
                 return [f], asks
             return [], asks
-        if _COME.search(body) and asks and places and not body.lower().startswith(("what", "when", "where")):
-            f = Frame(name="meeting", head=None, host=speaker, place=places[0], day=day, teller=speaker)
-            self.frames.append(f)  # a proposal to meet somewhere, its time to come
+        waiting = self.topic is not None and self.topic.head is not None and self.topic.start is None
+        if _COME.search(body) and asks and not body.lower().startswith(("what", "when", "where")) and \
+                (places or not (waiting or known or np)):
+            # a proposal to meet, its time to come ("How about meeting at the cafe?", "Could you come early?")
+            place = places[0] if places else (self.topic.place if self.topic else None) or self.last_place
+            purpose = _PURPOSE.search(body + " " + nxt)
+            f = Frame(name="meeting " + purpose.group(0).strip() if purpose else "meeting", head=None, host=speaker,
+                      place=place, day=day, teller=speaker)
+            self.frames.append(f)
             self._note(f, places, day)
             return [], asks
         if known is not None and known.complete and (day is not None or there) and not body.endswith("?"):
