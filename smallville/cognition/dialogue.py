@@ -62,7 +62,14 @@ _NP = re.compile(r"(?:(?P<det>\b" + _DET + r")|(?P<owner>\b[A-Z][a-z]+(?: [A-Z][
 _HOLD = re.compile(r"\b(host\w*|throw\w*|hold\w*|organi[sz]\w*|planning|plans? to have|putting on|having|running|"
                    r"giving|invit\w*|remind\w*|attend\w*|join\w*|come to|coming to|go(?:ing)? to|excited|looking "
                    r"forward|can't wait|wouldn't miss|see you at|held|scheduled|takes? place|taking place|happening|"
-                   r"starts?|begins?|is at|will be at|is on|there's|there is|there will be)\b", re.I)
+                   r"starts?|begins?|is at|will be at|is on|there's|there is|there will be|hear\w* about|heard of|"
+                   r"know about|talk\w* about|tell you about|told you about|celebrat\w*|go to|going to|"
+                   r"coming up|upcoming)\b", re.I)
+# a gathering by its proper name, after an act of holding it: "celebrating Valentine's Day", "hosting Game Night"
+_PROPER = re.compile(r"\b(?:celebrat\w*|host\w*|throw\w*|hold\w*|organi[sz]\w*|hav(?:e|ing)|attend\w*|come to|"
+                     r"join (?:us|me) (?:for|at))\s+(?:the\s+|our\s+|a\s+)?(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3})")
+_HOSTS_IT = re.compile(r"(?P<who>\b[A-Z][a-z]+(?: [A-Z][a-z]+)?|\bI|\bwe)\s*(?:is|are|'s|'m|am|will be|'ll be)\s+"
+                       r"(?:hosting|throwing|organi[sz]ing|holding|running|having|putting on)\s+(?:it|that|this)\b", re.I)
 _PASSIVE = re.compile(r"\b(it|that|this one)(?:'s|’s|\s+is|\s+will be|\s+was)?\s+(?:being\s+|going to be\s+)?"
                       r"(held|scheduled|starts?|begins?|kicks? off|takes? place|runs?|goes|at|on|from|tomorrow|"
                       r"today|tonight)\b", re.I)
@@ -91,7 +98,9 @@ _HOST_ME = re.compile(r"\b(I'm|I am|I'll be|I will be|we're|we are|I've been|I w
 # an answer that says "I'm coming" whatever was asked
 _ACCEPT = re.compile(r"\b(works for me|sounds like a plan|count me in|i'm in\b|i am in\b|"
                      r"i(?:'ll| will)(?: \w+ly)? (?:be there|come|go\b|join|make it|attend|stop by)|"
-                     r"i(?:'m| am)(?: \w+ly)? (?:going|coming|in\b)|i think i'll go|i'd love to|"
+                     r"i(?:'m| am)(?: \w+ly)? (?:going|coming|in\b)|i think i'll (?:go|come)|i'd love to|"
+                     r"(?:planning|going|want|intend|hoping) to (?:go|come|attend|be there|join|stop by)\b|"
+                     r"i'd like to (?:go|come|join|attend)|let's go together|i'll join|"
                      r"i would love to|wouldn't miss|would not miss|see you there|"
                      r"excited (for|about)|looking forward to|can't wait)", re.I)
 # a yes to whatever was asked: an answer only to a request to come, and only as the reply's opening
@@ -236,8 +245,11 @@ class _Reader:
                 if f.start is None:
                     f.start, f.end = start, end
             elif _PASSIVE.search(body) and self.topic is not None and self.topic.start is None:
-                f = self.topic  # "It starts at 5pm and goes until 7pm"
+                f = self.topic  # "It starts at 5pm and goes until 7pm", "Isabella is hosting it from 5 to 7pm"
                 f.start, f.end = start, end
+                hm = _HOSTS_IT.search(body)
+                if hm and f.host is None:
+                    f.host = X.resolve_person(hm.group("who"), self.people, speaker, other)
             elif self.topic is not None and self.topic.start is None and self.topic.head is None and \
                     (asks or body.endswith("?") or _HOLD.search(body)):
                 f = self.topic  # "How about meeting at the cafe?" … "How about 3pm tomorrow?"
@@ -325,6 +337,14 @@ class _Reader:
             if f.host is None and _ASK.search(body):
                 f.host = self._speaker
             return f, name
+        pm = _PROPER.search(body)
+        if pm and not self.gaz.find(pm.group("name")) and X.resolve_person(pm.group("name").split()[0], self.people) \
+                is None:
+            name = pm.group("name").strip()
+            f = self._frame(name, self._head(name) or name.split()[-1].lower())
+            if f.host is None and re.search(r"\b(we|I)\b[^.?!]{0,12}$", body[:pm.start()], re.I):
+                f.host = self._speaker
+            return f, name
         for m in _NP.finditer(body):
             name = re.sub(r"^(?:a|an|the|little|small|big)\s+", "", m.group("name").strip(), flags=re.I)
             head = self._head(name)
@@ -380,14 +400,28 @@ class _Reader:
         told: list[Frame] = []
         news: list[dict] = []
         asks = False
+        candidate = None  # a place and a time said with no gathering: one if the line then asks to come
         for i, s in enumerate(sents):
             nxt = " ".join(sents[i + 1:i + 2])
             frames, ask = self.sentence(s, speaker, other, nxt)
             asks = asks or ask
+            places, span = self.gaz.find(s), X.clock_span(s)
+            if not frames and places and span is not None:
+                candidate = (places[0][2], span, X.find_day(s, self.now))
+            elif not frames and ask and candidate is not None and not places and span is None and _COME.search(s):
+                # "I'll announce my candidacy at Town Hall on Friday at 10am. Will you come?"
+                place, (start, end), day = candidate
+                f = next((f for f in self.frames if f.head is None and f.start is None and f.teller == speaker), None)
+                if f is None:
+                    f = Frame(name="gathering", head=None)
+                    self.frames.append(f)
+                f.host, f.place, f.day, f.start, f.end, f.teller = speaker, place, day, start, end, speaker
+                self._note(f, [place], day)
+                frames, candidate = [f], None
             for f in frames:
                 if f not in told:
                     told.append(f)
-            if not frames:
+            if not frames and answer_of(s, asked=False) is None:
                 n = X._news_in(s, speaker, other, self.now, self.gaz, self.people)
                 if n is not None and not any(x["text"] == n["text"] for x in news):
                     news.append({**n, "told_by": speaker})
