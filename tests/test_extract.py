@@ -345,3 +345,13 @@ def test_news_comes_without_junk():
     x = rules(lines, listener="Klaus Mueller")
     texts = [n["text"] for n in x.news]
     assert texts == ["Maria Lopez has started a new research project on black holes."], texts
+
+
+@pytest.mark.parametrize("text", [
+    "I usually wake up at 7am and head to Hobbs Cafe for breakfast.", "I have a physics exam tomorrow at 9am.",
+    "I'm going to the library at 2pm to study.", "I work at Hobbs Cafe from 8am to 8pm.",
+    "Last week I went to a great concert at the park at 7pm.", "The cafe opens at 8am tomorrow.",
+    "I'm meeting with my advisor at the college at 3pm to discuss my thesis.",
+    "I was at the party at Hobbs Cafe yesterday at 5pm and it was lovely."])
+def test_a_time_and_a_place_alone_are_not_a_gathering(text):
+    assert not rules([("Klaus Mueller", text)]).events

@@ -52,12 +52,13 @@ GATHERINGS = (
     "festival fair market game match tournament event ceremony rally debate talk lecture seminar exhibition exhibit "
     "opening launch screening dance ball date drinks coffee swap sale rehearsal practice jam karaoke trivia quiz hike "
     "walk cleanup fundraiser vigil wedding shower reunion feast social mixer tasting group playdate gala premiere "
-    "service clinic contest study").split()
+    "service clinic contest").split()
 _HEAD = r"(?:" + "|".join(sorted(GATHERINGS, key=len, reverse=True)) + r")"
 _DET = r"(?:the|a|an|our|my|your|her|his|their|this|that|tomorrow's|tonight's|today's|next week's)"
 # a gathering named: a determiner or a name's possessive, up to four words, a gathering word
 _NP = re.compile(r"(?:(?P<det>\b" + _DET + r")|(?P<owner>\b[A-Z][a-z]+(?: [A-Z][a-z]+)?)'s)\s+"
-                 r"(?P<name>(?:[\w'’-]+\s+){0,4}?" + _HEAD + r")\b(?![\w'-])", re.I)
+                 r"(?P<name>(?:(?!(?:at|on|in|to|from|for|with|by|and|or|about|of|the|a|an)\b)[^\W\d][\w'’-]*\s+)"
+                 r"{0,4}?" + _HEAD + r")\b(?![\w'-])", re.I)
 # what is done with a gathering, and asking someone to come
 _HOLD = re.compile(r"\b(host\w*|throw\w*|hold\w*|organi[sz]\w*|planning|plans? to have|putting on|having|running|"
                    r"giving|invit\w*|remind\w*|attend\w*|join\w*|come to|coming to|go(?:ing)? to|excited|looking "
@@ -89,6 +90,7 @@ _BARE = re.compile(r"\b(grab|grabbing|have|having|get|getting|go for|going for|m
                    r"a drink|a bite|supper)\b", re.I)
 _PURPOSE = re.compile(r"\bto (help|set up|prepare|work|study|talk|discuss|practice|rehearse|plan|decorate)\b"
                       r"[^.,!?;]{0,40}", re.I)
+_TOGETHER = re.compile(r"\b(we|us|let's|you|together)\b", re.I)
 _THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )\b(there|then)\b(?!\s+(?:is|are|was|were|will|'s|must)\b)"
                     r"(?<!\bthere's)", re.I)
 _BEFORE = re.compile(r"\b(before|after|until|till)\b", re.I)
@@ -205,8 +207,9 @@ class _Reader:
         # the forms the rules turns and seeds say ("X is hosting a Y at Z at T"): the old one-sentence parser
         ev = X._event_in(s, speaker, other, self.now, self.gaz, self.people,
                          nxt if places or span is not None else "")
-        if ev is not None and re.match(r"(for|to|at|in|on|with|about)\b", ev["name"], re.I):
-            ev = None  # "running for mayor": not a gathering
+        if ev is not None and (re.match(r"(for|to|at|in|on|with|about)\b", ev["name"], re.I)
+                               or self._is_place(ev["name"])):
+            ev = None  # "running for mayor", "going to the library": not a gathering
         if ev is not None:
             f = self._frame(ev["name"], self._head(ev["name"]))
             start = dt.datetime.strptime(ev["start"], TIME_FORMAT)
@@ -227,8 +230,11 @@ class _Reader:
             same = next((f for f in reversed(self.frames) if f.start == start and f.complete), None)
             if same is not None and not (np and np[0] is not same and np[0].start is None):
                 f = same
-            elif _COME.search(body) and not (np and self._object_of_come(body, np[1])):
-                # a request or proposal to come at a time of its own: a meeting
+            elif _COME.search(body) and not (np and self._object_of_come(body, np[1])) and \
+                    (asks or _TOGETHER.search(body) or speaker is None and re.search(X._people_pattern(self.people),
+                                                                                      body)):
+                # a request or proposal to come at a time of its own: a meeting (one's own appointment
+                # — "I'm meeting my advisor at 3pm" — is not one the listener is asked to)
                 if not (places or there or self.last_place or (known and known.place)):
                     return [], asks
                 purpose = _PURPOSE.search(body + " " + nxt)
@@ -316,6 +322,11 @@ class _Reader:
             self.last_place = f.place
         if day is not None:
             self.last_day = day
+
+    def _is_place(self, name: str) -> bool:
+        """Whether ``name`` is a place of the map ("library": the library), not a gathering."""
+        whole = "the " + re.sub(r"^the\s+", "", name.strip(), flags=re.I)
+        return any((a, b) == (0, len(whole)) for a, b, _ in self.gaz.find(whole))
 
     @staticmethod
     def _head(name: str) -> str | None:

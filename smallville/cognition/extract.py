@@ -109,7 +109,8 @@ class Gazetteer:
             for a in arenas:
                 arena = a.split(":")[1]
                 alias(f"{s} {arena}", a)
-                alias(arena, a)
+                if " " in arena or arena[0].isupper():  # a one-word arena ("study", "bar") only as "the study":
+                    alias(arena, a)                     # "to study" is no place
                 alias("the " + arena, a)
                 m = re.match(r"(\w+) (\w+)'s (.+)", arena)  # "Ann Example's room": "Ann's room"
                 if m:
