@@ -32,7 +32,11 @@ every decision's fallback; the gathering-words below are a closed class (the act
 inviting, coming and meeting, and the nouns people use for a gathering), and on the real
 corpus (tests/data/dialogue_real.yaml) the structure — a time, a place or a spoken-of gathering,
 and one of these acts — is what separates "come at 4:30pm" from "open the cafe at 8:00 am".
-Loading MiniLM for this would cost seconds per process and a model download for a rules run.
+Measured (2026-12-04): MiniLM similarity to 13 prototype sentences that propose or announce a
+gathering against 12 that do not, per sentence, flags the 19 event lines of the real corpus but
+also 59–67 others (line precision 22–29 % at margins 0–0.05; 18/63 at 0.1) — it hears "the
+party" in every thank-you — and loading it took 32 s on the shared development machine; the
+structure reads 19/19 at precision 19/19.
 """
 
 from __future__ import annotations
