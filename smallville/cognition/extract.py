@@ -6,12 +6,15 @@ resolved against ``now``, who is invited), *news* (who did what, where, when) an
 resident was asked, its own *answer* (accept or decline). What a resident learns from words is
 what this decision finds in them, with any backend.
 
-Rules implementation (:func:`rules_extract`): a deterministic parser of the phrasings the
-rules conversation turns produce (``converse.event_sentence``, ``converse.reply``, news lines)
-and of common forms — the map's place names and their short forms (:class:`Gazetteer`),
-clock times ("5pm", "17:00", "at five", "half past five", "noon"), relative days ("today",
-"tonight", "tomorrow"), weekdays and dates ("Tuesday", "next Tuesday", "February 14",
-"the 14th"). An event with no end lasts :data:`DEFAULT_MINUTES`; a day not said is today when
+Rules implementation (:func:`rules_extract`): the conversation read whole by
+:mod:`smallville.cognition.dialogue` (an event's pieces gathered across sentences and turns, back
+references, requests to come, answers only from the one asked), on this module's parts: the map's
+place names and their short forms (:class:`Gazetteer`), clock times ("5pm", "17:00", "at five",
+"half past five", "noon"; hand-written: ``dateparser`` reads "at five" as 05:00 and has no notion
+of a range "5-7pm"), days ("today", "tonight", "tomorrow", "Tuesday", "next Tuesday", "February
+14", "the 14th": found here, resolved by ``dateparser`` in :func:`day_of`), and the one-sentence
+parser of the phrasings the rules turns produce (``converse.event_sentence``, ``converse.reply``,
+news lines). An event with no end lasts :data:`DEFAULT_MINUTES`; a day not said is today when
 the start is still ahead, else tomorrow; "HH:MM" is a 24-hour clock unless the sentence says
 morning or evening; an hour in words or digits without am/pm ("at five") is read from the
 sentence ("morning", "evening"…), else 1–7 as afternoon or evening and 8–11 as morning.
