@@ -10,8 +10,8 @@ Rules implementation (:func:`rules_extract`): the conversation read whole by
 :mod:`smallville.cognition.dialogue` (an event's pieces gathered across sentences and turns, back
 references, requests to come, answers only from the one asked), on this module's parts: the map's
 place names and their short forms (:class:`Gazetteer`), clock times ("5pm", "17:00", "at five",
-"half past five", "noon"; hand-written: ``dateparser`` reads "at five" as 05:00 and has no notion
-of a range "5-7pm"), days ("today", "tonight", "tomorrow", "Tuesday", "next Tuesday", "February
+"half past five", "noon"; hand-written: ``dateparser`` 1.5 reads "at five" and "at 5" as May,
+"5-7pm" as a day in May at 19:00, "tomorrow at 5" as 10:00, and not "half past five"), days ("today", "tonight", "tomorrow", "Tuesday", "next Tuesday", "February
 14", "the 14th": found here, resolved by ``dateparser`` in :func:`day_of`), and the one-sentence
 parser of the phrasings the rules turns produce (``converse.event_sentence``, ``converse.reply``,
 news lines). An event with no end lasts :data:`DEFAULT_MINUTES`; a day not said is today when
