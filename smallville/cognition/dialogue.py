@@ -395,7 +395,8 @@ class _Reader:
     _other: str | None = None
 
     def line(self, speaker: str | None, text: str, others: list[str]) -> LineReading:
-        other = self.listener if speaker != self.listener else (others[0] if others else None)
+        rest = [o for o in others if o != speaker]
+        other = self.listener if speaker != self.listener else (rest[0] if rest else None)
         self._speaker, self._other = speaker, other
         answer, answer_to = None, None
         pending = self.asked.get(speaker) if speaker is not None else None
