@@ -355,3 +355,13 @@ def test_news_comes_without_junk():
     "I was at the party at Hobbs Cafe yesterday at 5pm and it was lovely."])
 def test_a_time_and_a_place_alone_are_not_a_gathering(text):
     assert not rules([("Klaus Mueller", text)]).events
+
+
+def test_two_gatherings_of_one_kind_stay_two():
+    lines = [("Maria Lopez", "Isabella is hosting a Valentine's Day party at Hobbs Cafe tomorrow at 5pm. "
+                             "Also, Tom is having a birthday party at the pub on Friday at 8pm."),
+             ("Klaus Mueller", "I'll go to the party tomorrow, but not the birthday party.")]
+    x = rules(lines, listener="Klaus Mueller")
+    assert [(e["name"], e["host"], e["start"]) for e in x.events] == [
+        ("Valentine's Day party", "Isabella Rodriguez", "2023-02-14 17:00"),
+        ("birthday party", "Tom Moreno", "2023-02-17 20:00")]

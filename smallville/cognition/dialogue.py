@@ -175,6 +175,8 @@ class _Reader:
     last_day: dt.date | None = None
     # who -> (asked by, the frame asked to, lines left to answer, asked to come — not only told)
     asked: dict[str, tuple[str | None, Frame | None, int, bool]] = field(default_factory=dict)
+    _speaker: str | None = None  # the line being read: its speaker and who it is said to
+    _other: str | None = None
 
     # ------------------------------------------------------------ frames
 
@@ -182,8 +184,9 @@ class _Reader:
         """The frame called ``name`` (or with its head word) spoken of before, else a new one."""
         low = name.lower()
         for f in reversed(self.frames):
-            if f.name.lower() == low or (head and f.head == head and (low == head or low.endswith(" " + head)
-                                                                      or f.name.lower().endswith(low))):
+            mine = f.name.lower()
+            if mine == low or (head and f.head == head and (low == head or mine == head or mine.endswith(" " + low)
+                                                             or low.endswith(" " + mine))):
                 return f
         f = Frame(name=name, head=head)
         self.frames.append(f)
@@ -369,8 +372,7 @@ class _Reader:
             known = self._known(name)
             if known is None and not (_HOLD.search(body) or _ASK.search(body)):
                 continue
-            f = self._frame(name, head) if known is None or known.name.lower().endswith(name.lower()) \
-                or name.lower().endswith(known.name.lower()) else known
+            f = self._frame(name, head)  # the one spoken of ("the party"), or another ("a birthday party")
             if f.host is None:
                 f.host = self._owner(m, before)
             return f, name
@@ -390,9 +392,6 @@ class _Reader:
         return None
 
     # ------------------------------------------------------------ a line
-
-    _speaker: str | None = None
-    _other: str | None = None
 
     def line(self, speaker: str | None, text: str, others: list[str]) -> LineReading:
         rest = [o for o in others if o != speaker]
