@@ -117,9 +117,12 @@ _DECLINE = re.compile(r"(can't make it|cannot make it|can not make it|won't be a
                       r"don't think i'll (go|come|make it)|not going|won't (go|come|make it)|i'll pass|"
                       r"\bi'll be [a-z ,']+ then\b|no,? thanks|no thank you|i'm busy|i am busy|have to work|"
                       r"can't come|can't go|not for me|maybe another time|i'd rather not|i'll have to miss|"
-                      r"i have (other|prior) plans|sadly|unfortunately)", re.I)
-_MAYBE = re.compile(r"(\bmaybe\b(?! another time)|\bmight\b|not sure (if |whether )?i can|i'll try|i will try|"
-                    r"i'll see if|i will see if|depends|possibly|i'll think about it|if i can)", re.I)
+                      r"i have (other|prior) plans|(already|other|prior) (plans|commitments?)|(prior|previous) "
+                      r"commitment|\bbut i (have to|need to|must|can't|cannot|won't|already)|sadly|unfortunately)",
+                      re.I)
+_MAYBE = re.compile(r"(\bmaybe\b(?! another time)|\bmight\b|not sure (if |whether )?i can|i(?:'ll| will)(?: \w+ly)? try|"
+                    r"i'll see if|i will see if|depends|possibly|i'll think about it|if i can|not sure yet|"
+                    r"let me check|i'll let you know|i will let you know)", re.I)
 _QUESTION_ONLY = re.compile(r"^[^.!]*\?\s*$")
 
 
