@@ -403,7 +403,7 @@ class _Reader:
         answer, answer_to = None, None
         pending = self.asked.get(speaker) if speaker is not None else None
         if pending is not None:
-            answer = answer_of(text, asked=pending[3])
+            answer = answer_of(text, asked=pending[3] and pending[2] == 2)  # a plain yes: only the first reply
             if answer is not None:
                 answer_to = pending[1].name if pending[1] is not None else None
                 del self.asked[speaker]
