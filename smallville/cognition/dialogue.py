@@ -99,8 +99,6 @@ _THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )\b(there|then)\b(?!\s+(?:i
                     r"(?<!\bthere's)", re.I)
 _BEFORE = re.compile(r"\b(before|after|until|till)\b", re.I)
 _DAY_PLAN = re.compile(r"\b(plan|schedule|agenda|to-?do list|routine)\b[^:]{0,60}:", re.I)
-_HOST_ME = re.compile(r"\b(I'm|I am|I'll be|I will be|we're|we are|I've been|I was|I)\s+(hosting|throwing|having|"
-                      r"holding|organi[sz]ing|planning|putting on|running|host|throw|hold|organi[sz]e)\b", re.I)
 # an answer that says "I'm coming" whatever was asked
 _ACCEPT = re.compile(r"\b(works for me|sounds like a plan|count me in|i'm in\b|i am in\b|"
                      r"i(?:'ll| will)(?: \w+ly)? (?:be there|come|go\b|join|make it|attend|stop by)|"
@@ -140,7 +138,6 @@ class Frame:
     end: int | None = None
     teller: str | None = None
     invite: Any = "everyone"
-    told: bool = False
 
     @property
     def complete(self) -> bool:
@@ -449,8 +446,6 @@ class _Reader:
             for who in others:  # the one told or asked answers; never the gathering's host or first teller
                 if who != speaker and (frame is None or who not in (frame.host, frame.teller)):
                     self.asked[who] = (speaker, frame, 2, asks)
-        for f in told:
-            f.told = True
         events = tuple(f.event(self.now) for f in told)
         return LineReading(speaker, events, tuple(news), answer, answer_to)
 
