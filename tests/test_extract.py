@@ -365,3 +365,15 @@ def test_two_gatherings_of_one_kind_stay_two():
     assert [(e["name"], e["host"], e["start"]) for e in x.events] == [
         ("Valentine's Day party", "Isabella Rodriguez", "2023-02-14 17:00"),
         ("birthday party", "Tom Moreno", "2023-02-17 20:00")]
+
+
+def test_here_is_where_the_conversation_is_held():
+    lines = [("Isabella Rodriguez", "I'm doing great, thanks! By the way, I'm throwing a Valentine's Day party here "
+                                    "tomorrow from 5 to 7. You should come!"),
+             ("Tom Moreno", "Thanks for the invite! That sounds lovely, I will be there.")]
+    x = X.rules_extract(lines, listener="Tom Moreno", now=NOW, gazetteer=GAZ, people=PEOPLE, here="Hobbs Cafe:cafe:counter")
+    assert [(e["name"], e["host"], e["place"], e["start"], e["end"]) for e in x.events] == [
+        ("Valentine's Day party", "Isabella Rodriguez", "Hobbs Cafe:cafe", "2023-02-14 17:00", "2023-02-14 19:00")]
+    assert [(a["who"], a["accept"]) for a in x.answers] == [("Tom Moreno", True)]
+    assert not x.news  # "I'm doing great, thanks" is small talk
+    assert not rules(lines, listener="Tom Moreno").events  # nowhere known: no event

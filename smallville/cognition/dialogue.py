@@ -73,6 +73,9 @@ _HOLD = re.compile(r"\b(host\w*|throw\w*|hold\w*|organi[sz]\w*|planning|plans? t
 # a gathering by its proper name, after an act of holding it: "celebrating Valentine's Day", "hosting Game Night"
 _PROPER = re.compile(r"\b(?:celebrat\w*|host\w*|throw\w*|hold\w*|organi[sz]\w*|hav(?:e|ing)|attend\w*|come to|"
                      r"join (?:us|me) (?:for|at))\s+(?:the\s+|our\s+|a\s+)?(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3})")
+_HOSTING = re.compile(r"(?P<who>\b[A-Z][a-z]+(?: [A-Z][a-z]+)?|\bI|\bwe)\s*(?:is|are|'s|'m|am|will be|'ll be|was|were|"
+                      r"have been|'ve been|has been)?\s+(?:hosting|throwing|organi[sz]ing|holding|having|planning|"
+                      r"putting on|running|giving)\s*$", re.I)
 _HOSTS_IT = re.compile(r"(?P<who>\b[A-Z][a-z]+(?: [A-Z][a-z]+)?|\bI|\bwe)\s*(?:is|are|'s|'m|am|will be|'ll be)\s+"
                        r"(?:hosting|throwing|organi[sz]ing|holding|running|having|putting on)\s+(?:it|that|this)\b", re.I)
 _PASSIVE = re.compile(r"\b(it|that|this one)(?:'s|’s|\s+is|\s+will be|\s+was)?\s+(?:being\s+|going to be\s+)?"
@@ -94,6 +97,7 @@ _BARE = re.compile(r"\b(grab|grabbing|have|having|get|getting|go for|going for|m
                    r"a drink|a bite|supper)\b", re.I)
 _PURPOSE = re.compile(r"\bto (help|set up|prepare|work|study|talk|discuss|practice|rehearse|plan|decorate)\b"
                       r"[^.,!?;]{0,40}", re.I)
+_HERE = re.compile(r"\b(here|over here|right here)\b(?! (?:is|are|'s)\b)", re.I)
 _TOGETHER = re.compile(r"\b(we|us|let's|you|together)\b", re.I)
 _THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )\b(there|then)\b(?!\s+(?:is|are|was|were|will|'s|must)\b)"
                     r"(?<!\bthere's)", re.I)
@@ -177,6 +181,7 @@ class _Reader:
     asked: dict[str, tuple[str | None, Frame | None, int, bool]] = field(default_factory=dict)
     _speaker: str | None = None  # the line being read: its speaker and who it is said to
     _other: str | None = None
+    here: str | None = None  # the address where the conversation is held: what "here" means
 
     # ------------------------------------------------------------ frames
 
@@ -208,6 +213,8 @@ class _Reader:
             return [], False
         asks = bool(_ASK.search(body)) and speaker is not None
         places = [a for _, _, a in self.gaz.find(body)]
+        if not places and self.here and _HERE.search(body):
+            places = [self.here]
         day = X.find_day(body, self.now)
         span = X.clock_span(body)
         out: list[Frame] = []
@@ -304,6 +311,8 @@ class _Reader:
             # a proposal to meet, its time to come ("How about meeting at the cafe?", "Could you come early?")
             place = places[0] if places else (self.topic.place if self.topic else None) or self.last_place
             purpose = _PURPOSE.search(body + " " + nxt)
+            if place is None and purpose is None and day is None:
+                return [], asks  # "You should come!": an ask, no meeting of its own
             f = Frame(name="meeting " + purpose.group(0).strip() if purpose else "meeting", head=None, host=speaker,
                       place=place, day=day, teller=speaker)
             self.frames.append(f)
@@ -355,14 +364,6 @@ class _Reader:
             if f.host is None and _ASK.search(body):
                 f.host = self._speaker
             return f, name
-        pm = _PROPER.search(body)
-        if pm and not self.gaz.find(pm.group("name")) and X.resolve_person(pm.group("name").split()[0], self.people) \
-                is None:
-            name = pm.group("name").strip()
-            f = self._frame(name, self._head(name) or name.split()[-1].lower())
-            if f.host is None and re.search(r"\b(we|I)\b[^.?!]{0,12}$", body[:pm.start()], re.I):
-                f.host = self._speaker
-            return f, name
         for m in _NP.finditer(body):
             name = re.sub(r"^(?:a|an|the|little|small|big)\s+", "", m.group("name").strip(), flags=re.I)
             head = self._head(name)
@@ -376,10 +377,21 @@ class _Reader:
             if f.host is None:
                 f.host = self._owner(m, before)
             return f, name
+        pm = _PROPER.search(body)
+        if pm and not self.gaz.find(pm.group("name")) and X.resolve_person(pm.group("name").split()[0], self.people) \
+                is None:
+            name = pm.group("name").strip()
+            f = self._frame(name, self._head(name) or name.split()[-1].lower())
+            if f.host is None and re.search(r"\b(we|I)\b[^.?!]{0,12}$", body[:pm.start()], re.I):
+                f.host = self._speaker
+            return f, name
         return None
 
     def _owner(self, m: re.Match, before: str) -> str | None:
         det = (m.group("det") or "").lower()
+        hm = _HOSTING.search(before)
+        if hm:  # "I'm throwing a party", "Tom is having a dinner"
+            return X.resolve_person(hm.group("who"), self.people, self._speaker, self._other)
         if m.group("owner"):
             return X.resolve_person(m.group("owner"), self.people)
         if det in ("my", "our"):
@@ -450,6 +462,18 @@ class _Reader:
         return LineReading(speaker, events, tuple(news), answer, answer_to)
 
 
+def _address(place: str | None, gaz: X.Gazetteer) -> str | None:
+    """A place of the map for an address (an arena, or an object in it); a private room's
+    sector's default arena stays the room itself."""
+    if not place:
+        return None
+    parts = place.split(":")
+    arena = ":".join(parts[:2])
+    if arena in gaz.places:
+        return arena
+    return gaz.default.get(parts[0])
+
+
 def answer_of(text: str, asked: bool = True) -> str | None:
     """A reply's answer to an invitation: "accept", "decline", "maybe", or None (it does not say).
     ``asked``: the speaker was asked to come (not only told of a gathering) — then a plain yes
@@ -466,10 +490,11 @@ def answer_of(text: str, asked: bool = True) -> str | None:
 
 
 def read_lines(lines: Sequence[tuple[str | None, str]], *, listener: str | None, now: dt.datetime,
-               gazetteer: X.Gazetteer, people: Sequence[str]) -> list[LineReading]:
-    """Each line's reading, in order, with what the lines before it said (see the module doc)."""
+               gazetteer: X.Gazetteer, people: Sequence[str], here: str | None = None) -> list[LineReading]:
+    """Each line's reading, in order, with what the lines before it said (see the module doc).
+    ``here``: the address where the words are said (a conversation's place), for "a party here"."""
     speakers = list(dict.fromkeys(s for s, _ in lines if s is not None))
     if listener is not None and listener not in speakers:
         speakers.append(listener)
-    reader = _Reader(listener, now, gazetteer, people)
+    reader = _Reader(listener, now, gazetteer, people, here=_address(here, gazetteer))
     return [reader.line(speaker, text, speakers) for speaker, text in lines]

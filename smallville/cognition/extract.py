@@ -471,7 +471,8 @@ def _event_in(sentence: str, speaker: str | None, listener: str | None, now: dt.
 _OWN_NEWS = re.compile(r"(?:(?:is|has|was|will|had)\s+(?:just\s+|finally\s+|been\s+|also\s+)?\w+(?:ing|ed|en)\b|"
                        r"(?:just\s+)?\w+ed\b|(?:just\s+)?(?:got|won|saw|met|made|went|wrote|bought|found|began|took|"
                        r"ran|sold|built|lost|left|moved|became|gave|read)\b)", re.I)
-_OWN_TALK = re.compile(r"\b(you|your|yours|keeping busy|not much|doing (?:well|fine|good)|glad|happy|sorry|excited|"
+_OWN_TALK = re.compile(r"\b(you|your|yours|keeping busy|not much|doing (?:well|fine|good|great|ok|okay|alright|all right|"
+                       r"pretty \w+|wonderful|fantastic|amazing|awesome|not bad)|thanks|glad|happy|sorry|excited|"
                        r"looking forward|wondering|hoping|thinking of you|available|free|busy)\b", re.I)
 
 
@@ -518,17 +519,18 @@ def answer_of(text: str) -> bool | None:
 
 
 def rules_extract(lines: Sequence[tuple[str | None, str]], *, listener: str | None, now: dt.datetime,
-                  gazetteer: Gazetteer, people: Sequence[str]) -> Extracted:
+                  gazetteer: Gazetteer, people: Sequence[str], here: str | None = None) -> Extracted:
     """The facts in ``lines`` — (speaker, text) pairs, in order; the speaker None for a text that is
     nobody's line (a first memory, a note) — read whole (:func:`smallville.cognition.dialogue.read_lines`):
     each gathering told, once, as its teller first told it with the pieces the conversation
-    gave; news; and the answers (accept or decline — a maybe is none) of the people asked."""
+    gave; news; and the answers (accept or decline — a maybe is none) of the people asked.
+    ``here``: the address where the words were said ("a party here")."""
     from smallville.cognition.dialogue import read_lines
 
     events: list[dict] = []
     news: list[dict] = []
     answers: list[dict] = []
-    for r in read_lines(lines, listener=listener, now=now, gazetteer=gazetteer, people=people):
+    for r in read_lines(lines, listener=listener, now=now, gazetteer=gazetteer, people=people, here=here):
         for ev in r.events:
             same = next((i for i, e in enumerate(events) if (e["place"], e["start"]) == (ev["place"], ev["start"])
                          or (e["name"], e["start"]) == (ev["name"], ev["start"])), None)
@@ -655,12 +657,15 @@ def _hhmm(text: Any) -> int | None:
 
 
 async def extract(decide, *, me: str, lines: Sequence[tuple[str | None, str]], now: dt.datetime,
-                  gazetteer: Gazetteer, people: Sequence[str], known: Sequence[str] = (), rng=None) -> Extracted:
-    """Decision ``extract_facts`` for ``me`` over ``lines`` (``decide`` is ``ctx.decide``)."""
+                  gazetteer: Gazetteer, people: Sequence[str], known: Sequence[str] = (), rng=None,
+                  here: str | None = None) -> Extracted:
+    """Decision ``extract_facts`` for ``me`` over ``lines`` (``decide`` is ``ctx.decide``); ``here``:
+    where they were said (the rules read "here" as that place)."""
     text = " ".join(t for _, t in lines)
     places = gazetteer.candidates(text, known)
     speakers = list(dict.fromkeys(s for s, _ in lines if s))
     return await decide("extract_facts", variables=variables(me, lines, now, places, people),
-                        rules=lambda: rules_extract(lines, listener=me, now=now, gazetteer=gazetteer, people=people),
+                        rules=lambda: rules_extract(lines, listener=me, now=now, gazetteer=gazetteer, people=people,
+                                                    here=here),
                         parse=lambda value: parse(value, now=now, places=places, people=people, speakers=speakers),
                         rng=rng, schema=schema_for(places, people, speakers, now), max_tokens=EXTRACT_TOKENS)
