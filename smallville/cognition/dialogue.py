@@ -12,8 +12,9 @@ far as *frames* (name, host, place, day, start, end) and fills them sentence by 
 - a request or proposal to come ("come to the cafe at 4pm to help", "could you arrive…", "how
   about meeting at the cafe?", "I'll see you tomorrow at 1 pm at the cafe", "join us") is a
   meeting of its own unless its time is a known gathering's; its host is who asked;
-- the pieces come from the sentence, else the frame spoken of, else the conversation so far
-  (its last place, its last day); a frame is told once it has a place and a clock time;
+- the pieces come from the sentence ("here": where the conversation is held, when the caller
+  says), else the frame spoken of, else the conversation so far (its last place, its last day);
+  a frame is told once it has a place and a clock time;
 - the host: "I'm hosting / my / our / join us" is the speaker, "her / his / <name>'s party" the
   person named before, "your party" the listener; "the party" says none.
 
