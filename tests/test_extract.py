@@ -377,3 +377,18 @@ def test_here_is_where_the_conversation_is_held():
     assert [(a["who"], a["accept"]) for a in x.answers] == [("Tom Moreno", True)]
     assert not x.news  # "I'm doing great, thanks" is small talk
     assert not rules(lines, listener="Tom Moreno").events  # nowhere known: no event
+
+
+@pytest.mark.parametrize("reply,want", [
+    ("Oh, I have a class at 5pm, sorry.", "decline"), ("I'm sorry, but I have a prior commitment.", "decline"),
+    ("I'd love to, but I have to study for my exam.", "decline"), ("Sorry I'm late! Sure, I'll be there.", "accept"),
+    ("I have a great idea for snacks at the party!", None), ("I'm not sure yet, let me check.", "maybe")])
+def test_replies_are_read_by_what_they_say(reply, want):
+    assert dialogue.answer_of(reply) == want
+    ask = ("Isabella Rodriguez", "I'm hosting a party at Hobbs Cafe tomorrow at 5pm. Would you like to come?")
+    r = read([ask, ("Klaus Mueller", reply)], listener="Klaus Mueller")
+    assert r[1].answer == want
+    if want == "decline":
+        assert not r[1].events  # the same hour in a refusal is not the party told again
+    if want == "accept":
+        assert [e["start"] for e in r[1].events] == ["2023-02-14 17:00"]  # "there": the party's place

@@ -121,8 +121,11 @@ _DECLINE = re.compile(r"(can't make it|cannot make it|can not make it|won't be a
                       r"\bi'll be [a-z ,']+ then\b|no,? thanks|no thank you|i'm busy|i am busy|have to work|"
                       r"can't come|can't go|not for me|maybe another time|i'd rather not|i'll have to miss|"
                       r"i have (other|prior) plans|(already|other|prior) (plans|commitments?)|(prior|previous) "
-                      r"commitment|\bbut i (have to|need to|must|can't|cannot|won't|already)|sadly|unfortunately)",
-                      re.I)
+                      r"commitment|\bbut i (have to|need to|must|can't|cannot|won't|already)|sadly|unfortunately|"
+                      r"sorry,? (?:but )?i (?:can't|cannot|won't|have to|need to|must|'m busy|am busy|already|"
+                      r"have (?:other|another|a prior))|"
+                      r"\bi (?:have|'ve got|got) (?:a|an|my|another) (?:[\w'-]+ ){0,3}?[\w'-]+ (?:at \d|at noon|then\b|"
+                      r"that (?:day|evening|afternoon|morning|night|time)))", re.I)
 _MAYBE = re.compile(r"(\bmaybe\b(?! another time)|\bmight\b|not sure (if |whether )?i can|i(?:'ll| will)(?: \w+ly)? try|"
                     r"i'll see if|i will see if|depends|possibly|i'll think about it|if i can|not sure yet|"
                     r"let me check|i'll let you know|i will let you know)", re.I)
@@ -243,6 +246,10 @@ class _Reader:
         if span is not None:
             start, end = span
             same = next((f for f in reversed(self.frames) if f.start == start and f.complete), None)
+            if same is not None and not (same.head and re.search(r"\b" + same.head + r"\b", body, re.I)
+                                         or _COME.search(body) or there or _ACCEPT.search(body)
+                                         or _YES.search(body) or re.search(r"\b(it|that)\b", body, re.I)):
+                same = None  # "I have a class at 5pm": the same hour, not the party
             if same is not None and not (np and np[0] is not same and np[0].start is None):
                 f = same
             elif _COME.search(body) and not (np and self._object_of_come(body, np[1])) and \
@@ -314,6 +321,9 @@ class _Reader:
             purpose = _PURPOSE.search(body + " " + nxt)
             if place is None and purpose is None and day is None:
                 return [], asks  # "You should come!": an ask, no meeting of its own
+            t = self.topic
+            if t is not None and t.complete and purpose is None and place == t.place and day in (None, t.day):
+                return [], asks  # "Would you like to come?": to the gathering just told
             f = Frame(name="meeting " + purpose.group(0).strip() if purpose else "meeting", head=None, host=speaker,
                       place=place, day=day, teller=speaker)
             self.frames.append(f)
