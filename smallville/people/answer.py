@@ -12,10 +12,12 @@ answer that still does not parse makes the rules decide that batch (recorded as 
 
 1. The memories retrieved for the item's wording (as the world's retrieval weighs recency,
    importance and relevance; top ``k``). Each retrieved memory ``m`` weighs
-   ``w_m = score_m · max(0, cos(m, item))`` — the retrieval score, counted only as far as the
-   memory is about the item at all.
+   ``w_m = score_m · (max(0, cos(m, item)) / max_m' cos(m', item)) ** SHARPNESS`` — the retrieval
+   score, counted as far as the memory is about this item rather than a neighbour sharing its stem
+   ("How much confidence do you have in …"); nothing counts when the best cosine is under :data:`FLOOR`.
 2. *Options* (choice and likert items): each option's label ``o`` is embedded; its evidence is
-   ``E_o = Σ_m w_m · (cos(m, o) − mean_o' cos(m, o'))`` — what sets this option apart from the
+   ``E_o = Σ_m w_m · (cos(said_m, o) − mean_o' cos(said_m, o'))`` where ``said_m`` is the person's own
+   words in the memory (the quoted answer of a transcript memory, else the whole memory) — what sets this option apart from the
    others in the memories (the words they share cancel). The answer is the option of greatest
    ``E_o`` when it leads by at least :data:`MARGIN` of ``Σ w_m``; otherwise nothing decides.
 3. *Traits* (a likert item of a construct with both forward and reverse-keyed items, e.g. a Big
@@ -53,6 +55,8 @@ BATCH = 10  # items per model request
 MARGIN = 0.01  # share of the evidence weight an option must lead by
 TRAIT_SCALE = 0.05
 TOP_K = 12
+SHARPNESS = 8  # how fast a memory's weight falls with its relevance below the best one's
+FLOOR = 0.1  # the least cosine similarity of the best memory for the memories to speak to an item
 ANSWER_TOKENS = 48  # per item in a request
 _NUM = re.compile(r"(?<![\w.])\$?(\d{1,7}(?:\.\d+)?)\s*(%|percent)?")
 _QUOTE = re.compile(r'said: "(.*)"$')
@@ -110,24 +114,43 @@ class Context:
         return v[[h.node.id for h in hits]] if hits else np.zeros((0, v.shape[1] if v.size else 1), np.float32)
 
 
+def focus(cos: np.ndarray) -> np.ndarray:
+    """How much each memory is about the item: ``(cos / best cos) ** SHARPNESS`` (0 for a negative
+    cosine), all 0 when even the best is below :data:`FLOOR` — the memories of a neighbouring item,
+    sharing the item's stem but not its topic, fade."""
+    best = float(cos.max()) if cos.size else 0.0
+    if best < FLOOR:
+        return np.zeros_like(cos, dtype=float)
+    return (np.maximum(cos, 0.0) / best) ** SHARPNESS
+
+
 def _weights(ctx: Context, hits: Sequence[Any], focal: str) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors of the retrieved memories, their weights w_m = score · max(0, cos to the focal text))."""
+    """(vectors of the retrieved memories, their weights w_m = retrieval score · focus)."""
     if not hits:
         return np.zeros((0, 1), np.float32), np.zeros(0)
     mv = ctx.node_vectors(hits)
     cos = mv @ ctx.vectors([focal])[0]
     score = np.array([h.score for h in hits])
-    return mv, score * np.maximum(cos, 0.0)
+    return mv, score * focus(cos)
+
+
+def said_vectors(ctx: Context, hits: Sequence[Any]) -> np.ndarray:
+    """Vectors of the person's own words in each memory: the quoted answer of a transcript memory
+    ('Asked "…", Ana said: "…"'), else the whole description — the question's words (which may
+    name every option) never speak for the person."""
+    return ctx.vectors([_quoted(h.node.description) for h in hits])
 
 
 def option_evidence(ctx: Context, asked: Asked) -> np.ndarray | None:
     """E_o for every option (see the module doc), or None when nothing is retrieved."""
     hits = ctx.retrieved(asked.text)
-    mv, w = _weights(ctx, hits, asked.text)
+    _, w = _weights(ctx, hits, asked.text)
     if w.sum() <= 0:
         return None
+    keep = w > 1e-3 * w.max()
+    hits, w = [h for h, k in zip(hits, keep) if k], w[keep]
     labels = [re.sub(r"^\d+ = ", "", lab) for lab in asked.labels]
-    sims = mv @ ctx.vectors(labels).T  # (memories, options)
+    sims = said_vectors(ctx, hits) @ ctx.vectors(labels).T  # (memories, options)
     centred = sims - sims.mean(axis=1, keepdims=True)
     return (w[:, None] * centred).sum(axis=0) / w.sum()
 
@@ -150,8 +173,7 @@ def trait_evidence(ctx: Context, asked: Asked) -> float | None:
     hits = [h for h, _ in seen.values()]
     mv = ctx.node_vectors(hits)
     sims = mv @ ctx.vectors(texts).T  # (memories, items)
-    relevance = np.maximum(sims.max(axis=1), 0.0)
-    w = np.array([h.score for h in hits]) * relevance
+    w = np.array([h.score for h in hits]) * focus(sims.max(axis=1))
     if w.sum() <= 0:
         return None
     centred = sims - sims.mean(axis=1, keepdims=True)

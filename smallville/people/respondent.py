@@ -42,6 +42,7 @@ class Respondent:
     memories: list[str] = field(default_factory=list)  # what it remembers (texts), oldest first
     importances: list[int] = field(default_factory=list)
     nodes: list[MemoryNode] | None = None  # a run's resident: its stream as of the moment surveyed
+    removed: bool = False  # the counterfactual without its interview: only the demographics are seen
 
     @property
     def demographics(self) -> dict:
@@ -81,6 +82,8 @@ def evidence_texts(r: Respondent, condition: str) -> list[tuple[str, int]]:
     if condition not in CONDITIONS:
         raise ValueError(condition)
     out = [(t, 5) for t in demographic_texts(r)]
+    if r.removed:
+        return out
     if condition in ("persona", "interview"):
         out += [(t, 6) for t in persona_texts(r)]
     if condition == "interview":
@@ -90,11 +93,7 @@ def evidence_texts(r: Respondent, condition: str) -> list[tuple[str, int]]:
 
 def remove_interview(r: Respondent) -> Respondent:
     """``r`` without anything its interview gave: a demographic-only persona."""
-    if not r.from_interview:
-        return r
-    p = r.persona.model_copy(update={"background": f"{r.name}.", "traits": ["unstated"], "first_memories": [],
-                                     "interview": None})
-    return Respondent(r.name, r.key, p, [], [])
+    return Respondent(r.name, r.key, r.persona, [], [], None, removed=True)
 
 
 def shuffle_interviews(rs: Sequence[Respondent], seed: int) -> list[Respondent]:

@@ -160,10 +160,19 @@ def chunks(answer: str, words: int = CHUNK_WORDS) -> list[str]:
     return out
 
 
-def topic(question: str, limit: int = 14) -> str:
-    """The question as it is quoted in a memory: at most ``limit`` words, no trailing '?'."""
-    words = question.strip().rstrip("?.!").split()
-    return " ".join(words[:limit]) + ("…" if len(words) > limit else "")
+def topic(question: str, limit: int = 30) -> str:
+    """The question as it is quoted in a memory: its last sentences (the question itself comes after any
+    lead-in), at most ``limit`` words, no trailing '?'."""
+    kept: list[str] = []
+    n = 0
+    for s in reversed(_SENTENCE.split(question.strip())):
+        k = len(s.split())
+        if kept and n + k > limit:
+            break
+        kept.insert(0, s)
+        n += k
+    words = " ".join(kept).rstrip("?.!").split()
+    return ("…" if len(words) > limit else "") + " ".join(words[-limit:])
 
 
 def memory_texts(name: str, transcript: Transcript) -> list[str]:
