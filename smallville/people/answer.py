@@ -94,7 +94,9 @@ class Context:
     instrument: Instrument
     seed: int
     k: int = TOP_K
+    memo: dict[str, np.ndarray] = field(default_factory=dict)  # vectors of labels and items, shared by respondents
     _retrieved: dict[str, list] = field(default_factory=dict)
+    _said: dict[int, np.ndarray] = field(default_factory=dict)
 
     def prefetch(self, focal: Sequence[str]) -> None:
         todo = [t for t in dict.fromkeys(focal) if t not in self._retrieved]
@@ -107,7 +109,19 @@ class Context:
         return self._retrieved[text]
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        return self.memory.cache.vectors(list(texts))
+        todo = [t for t in texts if t not in self.memo]
+        if todo:
+            for t, v in zip(todo, self.memory.cache.vectors(todo)):
+                self.memo[t] = v
+        return np.stack([self.memo[t] for t in texts])
+
+    def said(self, hits: Sequence[Any]) -> np.ndarray:
+        todo = [h.node for h in hits if h.node.id not in self._said]
+        if todo:
+            vecs = self.memory.cache.vectors([_quoted(n.description) for n in todo])
+            for n, v in zip(todo, vecs):
+                self._said[n.id] = v
+        return np.stack([self._said[h.node.id] for h in hits])
 
     def node_vectors(self, hits: Sequence[Any]) -> np.ndarray:
         v = self.memory.stream(self.name).vectors()
@@ -138,7 +152,7 @@ def said_vectors(ctx: Context, hits: Sequence[Any]) -> np.ndarray:
     """Vectors of the person's own words in each memory: the quoted answer of a transcript memory
     ('Asked "…", Ana said: "…"'), else the whole description — the question's words (which may
     name every option) never speak for the person."""
-    return ctx.vectors([_quoted(h.node.description) for h in hits])
+    return ctx.said(hits)
 
 
 def option_evidence(ctx: Context, asked: Asked) -> np.ndarray | None:
