@@ -12,7 +12,8 @@ answer that still does not parse makes the rules decide that batch (recorded as 
 
 1. The memories retrieved for the item's wording (as the world's retrieval weighs recency,
    importance and relevance; top ``k``). Each retrieved memory ``m`` weighs
-   ``w_m = score_m · (max(0, cos(m, item)) / max_m' cos(m', item)) ** SHARPNESS`` — the retrieval
+   ``w_m = score_m · (max(0, c_m) / max_m' c_m') ** SHARPNESS`` with ``c_m`` the cosine between the
+   content words (:func:`topic_text`) of the memory and of the item — the retrieval
    score, counted as far as the memory is about this item rather than a neighbour sharing its stem
    ("How much confidence do you have in …"); nothing counts when the best cosine is under :data:`FLOOR`.
 2. *Options* (choice and likert items): each option's label ``o`` is embedded; its evidence is
@@ -49,14 +50,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from smallville.cognition.decisions import InvalidAnswer
+from smallville.cognition.interview import content_words
 from smallville.people.instrument import Arm, Instrument, Item, default_value
 
 BATCH = 10  # items per model request
-MARGIN = 0.01  # share of the evidence weight an option must lead by
-TRAIT_SCALE = 0.05
+MARGIN = 0.05  # share of the evidence weight an option must lead by
+TRAIT_SCALE = 1.0
 TOP_K = 12
 SHARPNESS = 8  # how fast a memory's weight falls with its relevance below the best one's
-FLOOR = 0.1  # the least cosine similarity of the best memory for the memories to speak to an item
+FLOOR = 0.15  # the least cosine similarity of the best memory for the memories to speak to an item
 ANSWER_TOKENS = 48  # per item in a request
 _NUM = re.compile(r"(?<![\w.])\$?(\d{1,7}(?:\.\d+)?)\s*(%|percent)?")
 _QUOTE = re.compile(r'said: "(.*)"$')
@@ -97,6 +99,7 @@ class Context:
     memo: dict[str, np.ndarray] = field(default_factory=dict)  # vectors of labels and items, shared by respondents
     _retrieved: dict[str, list] = field(default_factory=dict)
     _said: dict[int, np.ndarray] = field(default_factory=dict)
+    _about: dict[int, np.ndarray] = field(default_factory=dict)
 
     def prefetch(self, focal: Sequence[str]) -> None:
         todo = [t for t in dict.fromkeys(focal) if t not in self._retrieved]
@@ -114,6 +117,15 @@ class Context:
             for t, v in zip(todo, self.memory.cache.vectors(todo)):
                 self.memo[t] = v
         return np.stack([self.memo[t] for t in texts])
+
+    def about(self, hits: Sequence[Any]) -> np.ndarray:
+        """Vectors of each memory's content words (what it is about; see :func:`topic_text`)."""
+        todo = [h.node for h in hits if h.node.id not in self._about]
+        if todo:
+            vecs = self.memory.cache.vectors([topic_text(n.description) for n in todo])
+            for n, v in zip(todo, vecs):
+                self._about[n.id] = v
+        return np.stack([self._about[h.node.id] for h in hits])
 
     def said(self, hits: Sequence[Any]) -> np.ndarray:
         todo = [h.node for h in hits if h.node.id not in self._said]
@@ -138,12 +150,18 @@ def focus(cos: np.ndarray) -> np.ndarray:
     return (np.maximum(cos, 0.0) / best) ** SHARPNESS
 
 
+def topic_text(text: str) -> str:
+    """A text's content words (stemmed, no function words): what focus compares, so that two texts
+    sharing only "a", "of" and "have you" are not about the same thing."""
+    return " ".join(sorted(content_words(text)))
+
+
 def _weights(ctx: Context, hits: Sequence[Any], focal: str) -> tuple[np.ndarray, np.ndarray]:
     """(vectors of the retrieved memories, their weights w_m = retrieval score · focus)."""
     if not hits:
         return np.zeros((0, 1), np.float32), np.zeros(0)
     mv = ctx.node_vectors(hits)
-    cos = mv @ ctx.vectors([focal])[0]
+    cos = ctx.about(hits) @ ctx.vectors([topic_text(focal)])[0]
     score = np.array([h.score for h in hits])
     return mv, score * focus(cos)
 
@@ -187,7 +205,8 @@ def trait_evidence(ctx: Context, asked: Asked) -> float | None:
     hits = [h for h, _ in seen.values()]
     mv = ctx.node_vectors(hits)
     sims = mv @ ctx.vectors(texts).T  # (memories, items)
-    w = np.array([h.score for h in hits]) * focus(sims.max(axis=1))
+    about = ctx.about(hits) @ ctx.vectors([topic_text(t) for t in texts]).T
+    w = np.array([h.score for h in hits]) * focus(about.max(axis=1))
     if w.sum() <= 0:
         return None
     centred = sims - sims.mean(axis=1, keepdims=True)

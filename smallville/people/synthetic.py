@@ -12,8 +12,8 @@ Each person has latent variables (never written anywhere the answerer reads):
   by its id's digest) plus item-specific variation, so items correlate as attitudes do;
 - one latent per construct (a Big Five trait), which drives all of that construct's items.
 
-Answers: an ordered item's category is the latent plus noise cut at item-specific thresholds (so
-each item has its own distribution); a number is the range's point at Φ(latent + noise), rounded.
+Answers: an ordered item's category is the latent plus noise cut at thresholds (:func:`_cuts`:
+middle categories commonest, each item shifted); a number is the range's point at Φ(latent + noise), rounded.
 Wave 1 and wave 2 each draw their own noise (``retest_noise``), so people do not fully agree with
 themselves. An experiment's item is answered by a probit on the risk factor with a shift per arm
 (the sure option is more likely in the first arm: the known direction of the framing effect).
@@ -104,9 +104,11 @@ def _factor(item_id: str) -> str:
 
 
 def _cuts(item: Item, k: int, seed: int) -> np.ndarray:
-    """Thresholds for k ordered categories: normal quantiles of uneven shares."""
-    shares = _rng(seed, "cuts", item.id).dirichlet(np.full(k, 3.0))
-    return stats.norm.ppf(np.cumsum(shares)[:-1])
+    """Thresholds for k ordered categories (an ordinal probit): the quantiles of equal shares spread
+    by 1.5 — so middle categories are the commonest, as on most attitude scales — shifted by an
+    item-level mean drawn from N(0, 0.3)."""
+    shift = float(_rng(seed, "cuts", item.id).normal(0, 0.3))
+    return 1.5 * stats.norm.ppf(np.linspace(0, 1, k + 1)[1:-1]) + shift
 
 
 def _level(item: Item, x: float, cuts: np.ndarray) -> int:
