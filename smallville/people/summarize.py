@@ -10,10 +10,9 @@ interview order) until it fits — never a failure (:func:`fit_transcript`).
 
 The rules versions are extractive and never invent:
 
-- *summary*: the participant's most central sentences — each sentence scored by how often its
-  content words recur across the whole interview (a word the person keeps coming back to is a
-  theme), first-person sentences preferred — quoted in interview order, up to about 120 words,
-  after the demographics in one line. Traits: the words the person uses of themself after
+- *summary*: the demographics in one line, the words the person uses of themself, then the start
+  of up to :data:`SUMMARY_TURNS` answers spread evenly over the interview, each quoted with its
+  question ("On \"…\", Ana said: \"…\""), up to :data:`SUMMARY_WORDS` of the person's words. Traits: the words the person uses of themself after
   "I'm (a/an/very/pretty…) X", "I am X", "describe me as X", "I'd call myself X" — at most six,
   in order of first use; none found leaves the single trait "unstated".
 - *reflections*: for each lens, the participant's sentences with most of the lens's vocabulary
@@ -24,7 +23,6 @@ The rules versions are extractive and never invent:
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
@@ -33,9 +31,10 @@ import numpy as np
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.embedding import HashingEmbedder
 from smallville.cognition.interview import content_words
-from smallville.people.transcript import Transcript, chunks
+from smallville.people.transcript import Transcript, chunks, topic
 
-SUMMARY_WORDS = 120
+SUMMARY_WORDS = 150  # words of the person's quoted in a rules summary
+SUMMARY_TURNS = 12  # answers it quotes at most
 SUMMARY_TOKENS = 600
 REFLECT_TOKENS = 500
 
@@ -94,38 +93,38 @@ def self_traits(transcript: Transcript, limit: int = 6) -> list[str]:
     out: list[str] = []
     for t in transcript.turns:
         for m in _SELF.finditer(t.answer):
-            for word in (m.group(2), m.group(4)):
+            graded = [bool((m.group(1) or "").strip()), bool((m.group(3) or "").strip()) or bool((m.group(1) or "").strip())]
+            for word, degree in zip((m.group(2), m.group(4)), graded):
                 w = (word or "").lower()
-                if w and w not in _NOT_TRAITS and not w.endswith("ing") and w not in out:
+                # "I'm reading" says what one does; "I'm pretty outgoing" (a degree word) what one is
+                if w and w not in _NOT_TRAITS and (degree or not w.endswith("ing")) and w not in out:
                     out.append(w)
     return out[:limit]
 
 
 def rules_summary(name: str, demographics: dict, transcript: Transcript) -> Summary:
-    sents = sentences(transcript)
-    words = [content_words(s) for s in sents]
-    freq = Counter(w for ws in words for w in ws)
-    scored = []
-    for i, (s, ws) in enumerate(zip(sents, words)):
-        if not ws:
-            continue
-        first_person = 1.0 if re.search(r"\b(i|i'm|my|me)\b", s, re.I) else 0.5
-        centrality = sum(np.log1p(freq[w] - 1) for w in ws) / np.sqrt(len(ws))
-        scored.append((-(centrality * first_person), i))
-    chosen, n = [], 0
-    for _, i in sorted(scored):
-        k = len(sents[i].split())
-        if n + k > SUMMARY_WORDS and chosen:
-            continue
-        chosen.append(i)
-        n += k
-        if n >= SUMMARY_WORDS:
+    turns = [t for t in transcript.turns if content_words(t.answer)]
+    picked: list[int] = []
+    if turns:  # answers spread evenly over the interview, so the summary covers all of it
+        step = max(1, len(turns) / SUMMARY_TURNS)
+        picked = sorted({min(len(turns) - 1, int(i * step)) for i in range(SUMMARY_TURNS)})
+    parts, n = [], 0
+    for i in picked:
+        t = turns[i]
+        said = " ".join(_SENT.split(t.answer)[:2])
+        said = " ".join(said.split()[:30])
+        k = len(said.split())
+        if parts and n + k > SUMMARY_WORDS:
             break
-    quoted = " ".join(sents[i] for i in sorted(chosen))
+        parts.append(f"On \"{topic(t.question, 12)}\", {name} said: \"{said}\"")
+        n += k
+    traits = self_traits(transcript)
     text = demographics_line(name, demographics)
-    if quoted:
-        text += f" In the interview {name} said: \"{quoted}\""
-    return Summary(text, tuple(self_traits(transcript)) or ("unstated",))
+    if traits:
+        text += f" {name} describes themself as {', '.join(traits)}."
+    if parts:
+        text += " " + " ".join(p.rstrip(".") + "." for p in parts)
+    return Summary(text, tuple(traits) or ("unstated",))
 
 
 def rules_reflections(name: str, transcript: Transcript, per_lens: int = 3) -> dict[str, list[str]]:
