@@ -8,6 +8,7 @@ invented people with latent attitudes, interview transcripts and two waves of an
    bootstrap interval (scipy.stats.bootstrap, percentile, 1,000 resamples over people).
 2. Cost: 1,000 residents × 40 items on the rules baseline, survey time only (personas built first and
    timed apart), with the hashing embedder and (``--minilm``) all-MiniLM-L6-v2.
+3. With a model: requests and tokens per resident, against a loopback OpenAI-compatible server.
 
 Run from the repository root: PYTHONPATH=$PWD python benchmarks/bench_survey.py [--people 200]
 [--seeds 0 1] [--scale 1000] [--minilm]
@@ -92,13 +93,44 @@ def cost(n: int, embedder: str) -> None:
               f"(answering {usage['seconds']:.1f} s, {usage['decisions']} decisions); personas built in {built:.1f} s")
 
 
+def model_cost(n: int = 20) -> None:
+    """Requests and tokens per resident through a model: a loopback OpenAI-compatible server answering
+    schema-valid values (smallville.llm.testing), so the counts are the prompts' real sizes."""
+    import os
+
+    from smallville.llm.testing import LoopbackServer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        personas = make(n, 0, out)
+        server = LoopbackServer().start()
+        old = {k: os.environ.get(k) for k in ("SMALLVILLE_LLM_BASE_URL", "SMALLVILLE_LLM_MODEL")}
+        os.environ["SMALLVILLE_LLM_BASE_URL"] = server.base_url
+        os.environ["SMALLVILLE_LLM_MODEL"] = "loopback-model"
+        try:
+            for cond in ("interview", "demographic"):
+                s = run_survey(SurveyOptions(str(personas), INSTRUMENTS, condition=cond, llm="openai", report=False))
+                u = next(iter(s["waves"].values()))["usage"][0]
+                print(f"model ({cond}): {u['calls'] / n:.1f} requests, {u['tokens_in'] / n:.0f} tokens in and "
+                      f"{u['tokens_out'] / n:.0f} out per resident; {u['fallbacks']} fallbacks of {u['decisions']}")
+        finally:
+            server.stop()
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=200)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--scale", type=int, default=1000)
     ap.add_argument("--minilm", action="store_true")
+    ap.add_argument("--minilm-scale", type=int, help="residents for the MiniLM cost (default --scale)")
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--skip-model", action="store_true")
     args = ap.parse_args()
     if not args.skip_accuracy:
         for seed in args.seeds:
@@ -106,7 +138,9 @@ def main() -> None:
     if args.scale:
         cost(args.scale, "hashing")
         if args.minilm:
-            cost(args.scale, "minilm")
+            cost(args.minilm_scale or args.scale, "minilm")
+    if not args.skip_model:
+        model_cost()
 
 
 if __name__ == "__main__":

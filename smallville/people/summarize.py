@@ -66,8 +66,8 @@ LENSES: dict[str, tuple[str, str, frozenset[str]]] = {
 _SENT = re.compile(r"(?<=[.!?])\s+")
 _SELF = re.compile(r"\b(?:i'm|i am|i've always been|describe me as|call myself|calls? me|i'd say i'm|"
                    r"i consider myself)\s+((?:(?:a|an|very|pretty|quite|really|fairly|rather|so|too|kind of|"
-                   r"sort of|bit|a bit|little|a little|more|the|of)\s+)*)([a-z][a-z-]{2,})(?:\s+(?:and|or)\s+"
-                   r"((?:very|pretty|quite|really|a bit)\s+)?([a-z][a-z-]{2,}))?", re.I)
+                   r"sort of|bit|a bit|little|a little|more|the|of)\s+)*)([a-z][a-z-]{2,})(?:,?\s+(?:and|or)\s+"
+                   r"((?:very|pretty|quite|really|a bit|a little|rather|fairly)\s+)?([a-z][a-z-]{2,}))?", re.I)
 # words after "I'm" that say what one does or where one is, not what one is like
 _NOT_TRAITS = frozenset("""not going doing trying getting looking working living thinking sure glad able about
 from in at on with still just also really gonna person kind sort type one guy woman man lot bit little
@@ -123,7 +123,7 @@ def rules_summary(name: str, demographics: dict, transcript: Transcript) -> Summ
     if traits:
         text += f" {name} describes themself as {', '.join(traits)}."
     if parts:
-        text += " " + " ".join(p.rstrip(".") + "." for p in parts)
+        text += " " + " ".join(parts)
     return Summary(text, tuple(traits) or ("unstated",))
 
 

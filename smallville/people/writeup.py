@@ -61,7 +61,8 @@ def summarise(instrument: Instrument, results: list[dict], keys: dict[str, str],
             w["constructs"][cid] = {"n": int(v.size), **scoring._fig(v.mean() if v.size else None, lo, hi)}
         for e in instrument.experiments:
             item = instrument.item(e.item)
-            eff = scoring.effect(item, e.measure, list(e.arms), first["answers"], first["arms"][e.id], seed + 11)
+            eff = scoring.effect(item, e.measure, list(e.arms), {n: a.get(item.id) for n, a in first["answers"].items()},
+                                 first["arms"][e.id], seed + 11)
             if opts.aggregate_only:
                 for a in eff["arms"].values():
                     if a["n"] < opts.min_cell:
@@ -125,7 +126,7 @@ def figures(instrument: Instrument, summary: dict, opts: Any) -> list[tuple[str,
                        color="#DD8452")
                 ax.legend(fontsize=7)
             ax.set_xticks(x)
-            ax.set_xticklabels([c if len(c) < 18 else c[:16] + "…" for c in cats], rotation=30, ha="right", fontsize=7)
+            ax.set_xticklabels([c if len(c) < 30 else c[:28] + "…" for c in cats], rotation=30, ha="right", fontsize=7)
             ax.set_ylabel("share")
             ax.set_title(f"{iid} ({label})", fontsize=9)
             out.append((f"item-{iid}-{len(out)}.png", f"{iid}: {instrument.item(iid).text}", _png(fig)))
@@ -148,7 +149,8 @@ def figures(instrument: Instrument, summary: dict, opts: Any) -> list[tuple[str,
             ax.set_yticks(range(len(effects)))
             ax.set_yticklabels([e for e, _ in effects], fontsize=8)
             ax.set_xlabel("effect (second arm − first), 95 % interval")
-            ax.legend(fontsize=7)
+            ax.set_ylim(-0.6, len(effects) - 0.4)
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
             out.append((f"effects-{len(out)}.png", f"experiment effects ({label})", _png(fig)))
             plt.close(fig)
     return out
