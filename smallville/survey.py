@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from smallville.people import respondent as R
 from smallville.people import scoring, writeup
 from smallville.people.instrument import Instrument, assign_arms, load_instrument, merge
 from smallville.world.clock import Clock
-from smallville.world.config import ConfigError, LLMSettings, Persona, RetrievalSettings, load_persona
+from smallville.world.config import LLMSettings, Persona, RetrievalSettings, load_persona
 
 
 @dataclass
@@ -87,13 +87,7 @@ def load_waves(opts: SurveyOptions) -> list[Wave]:
         raise SmallvilleError("--at: only for a run (a world or a persona folder has no recorded moments)")
     if p.is_dir():
         files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and not f.name.startswith("."))
-        personas = []
-        for f in files:
-            try:
-                personas.append(load_persona(f))
-            except ConfigError as e:
-                if e.key == "" or "name" not in str(e):
-                    raise
+        personas = [load_persona(f) for f in files]
         if not personas:
             raise SmallvilleError(f"{p}: no persona files (*.yaml) in the folder")
     else:
@@ -212,6 +206,10 @@ async def answer_all(wave: Wave, instrument: Instrument, condition: str, seed: i
         cache.preload(wave.preload.items())
     clock = wave.clock or Clock(dt.datetime(2000, 1, 1), 60)
     mem = R.evidence_memory(rs, condition, cache, clock, wave.retrieval)
+    if decider.llm is None:  # what the rules compare, embedded in one batch (a model embeds far faster so)
+        texts = [t for r in rs for n in mem.stream(r.name).nodes
+                 for t in (A.quoted(n.description), A.topic_text(n.description))]
+        cache.vectors(list(dict.fromkeys(texts)))
     out: dict[str, dict] = {}
     memo: dict = {}  # label and item vectors, shared by every respondent
 
@@ -346,4 +344,4 @@ def main(opts: SurveyOptions) -> int:
     return 0
 
 
-__all__ = ["SurveyOptions", "run_survey", "main", "replace"]
+__all__ = ["SurveyOptions", "run_survey", "main"]

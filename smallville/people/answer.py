@@ -130,7 +130,7 @@ class Context:
     def said(self, hits: Sequence[Any]) -> np.ndarray:
         todo = [h.node for h in hits if h.node.id not in self._said]
         if todo:
-            vecs = self.memory.cache.vectors([_quoted(n.description) for n in todo])
+            vecs = self.memory.cache.vectors([quoted(n.description) for n in todo])
             for n, v in zip(todo, vecs):
                 self._said[n.id] = v
         return np.stack([self._said[h.node.id] for h in hits])
@@ -228,7 +228,7 @@ def _numbers(text: str, item: Item) -> list[float]:
     return [v for v in out if item.min <= v <= item.max]
 
 
-def _quoted(description: str) -> str:
+def quoted(description: str) -> str:
     m = _QUOTE.search(description)
     return m.group(1) if m else description
 
@@ -271,7 +271,7 @@ def rules_one(ctx: Context, asked: Asked) -> tuple[Any, bool]:
         for h, wm in zip(hits, w):
             if wm <= 0:
                 continue
-            for v in _numbers(_quoted(h.node.description), item):
+            for v in _numbers(quoted(h.node.description), item):
                 vals.append(v)
                 ws.append(wm)
         if not vals:
@@ -285,7 +285,7 @@ def rules_one(ctx: Context, asked: Asked) -> tuple[Any, bool]:
         return "No answer.", False
     _, w = _weights(ctx, hits, asked.text)
     best = hits[int(np.argmax(w))] if w.size and w.max() > 0 else None
-    return (item.check(_quoted(best.node.description)), True) if best is not None else ("No answer.", False)
+    return (item.check(quoted(best.node.description)), True) if best is not None else ("No answer.", False)
 
 
 def rules_answers(ctx: Context, batch: Sequence[Asked]) -> dict[str, Any]:
