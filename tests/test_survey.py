@@ -328,3 +328,19 @@ def _first_heard(run):
         return out
     finally:
         reader.close()
+
+
+def test_persona_from_interview_gets_a_home_and_work_in_a_world(tmp_path):
+    from smallville.world.config import load_persona
+    from smallville.world.world import _check_places, load_world
+
+    out = tmp_path / "ana.yaml"
+    r = run_cli("persona", "from-interview", str(write(tmp_path, "t.txt", TRANSCRIPT)), "--name", "Ana Lopez",
+                "--demographics", "age=30", "--demographics", "occupation=cafe worker", "--world", "worlds/small.yaml",
+                "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    world = load_world(ROOT / "worlds" / "small.yaml")
+    p = load_persona(out)
+    _check_places(p, out, world.map)  # every place is on the map
+    assert p.home not in {x.persona.home for x in world.residents}
+    assert p.workplace and "Cafe" in p.workplace

@@ -67,6 +67,15 @@ def summarise(instrument: Instrument, results: list[dict], keys: dict[str, str],
                 for a in eff["arms"].values():
                     if a["n"] < opts.min_cell:
                         a.update({"n": None, "mean": None, "suppressed": True})
+            if len(runs) > 1:  # the multiverse of answers: the effect in each run
+                per = [scoring.effect(item, e.measure, list(e.arms), {n: a.get(item.id) for n, a in r["answers"].items()},
+                                      r["arms"][e.id], seed + 11)["effect"]["value"] for r in runs]
+                vals = np.array([v for v in per if v is not None])
+                eff["effect_by_run"] = per
+                if vals.size:
+                    eff["effect_over_runs"] = {"mean": round(float(vals.mean()), 4),
+                                               "low": round(float(np.percentile(vals, 2.5)), 4),
+                                               "high": round(float(np.percentile(vals, 97.5)), 4)}
             w["experiments"][e.id] = eff
         out["waves"][label] = w
     return out
