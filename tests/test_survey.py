@@ -344,3 +344,17 @@ def test_persona_from_interview_gets_a_home_and_work_in_a_world(tmp_path):
     _check_places(p, out, world.map)  # every place is on the map
     assert p.home not in {x.persona.home for x in world.residents}
     assert p.workplace and "Cafe" in p.workplace
+
+
+def test_readme_people_and_surveys_commands_run(tmp_path):
+    import re
+    import shlex
+
+    body = (ROOT / "README.md").read_text().split("## People and surveys", 1)[1].split("\n## ", 1)[0]
+    lines = [ln for b in re.findall(r"```sh\n(.*?)```", body, re.S) for ln in b.splitlines()
+             if ln.startswith("python -m smallville ")]
+    assert len(lines) == 2
+    for line in lines:
+        r = run_cli(*shlex.split(line.replace("replays/", f"{tmp_path}/"))[3:])
+        assert r.returncode == 0, (line, r.stderr)
+    assert (tmp_path / "people-survey" / "answers.csv").exists()
