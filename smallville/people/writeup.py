@@ -89,12 +89,17 @@ def write(out: Path, instrument: Instrument, results: list[dict], keys: dict[str
         exps = [e.id for e in instrument.experiments]
         with (out / "answers.csv").open("w", newline="", encoding="utf-8") as f:
             wr = csv.writer(f)
-            wr.writerow(["wave", "seed", "resident", "id"] + [f"arm:{e}" for e in exps] + cols)
+            cons = [c.id for c in instrument.constructs]
+            wr.writerow(["wave", "seed", "resident", "id"] + [f"arm:{e}" for e in exps] + cols
+                        + [f"construct:{c}" for c in cons])
             for r in results:
-                for n in sorted(r["answers"]):
+                names = sorted(r["answers"])
+                scores = scoring.construct_scores(instrument, r["answers"], names)
+                for j, n in enumerate(names):
                     a = r["answers"][n]
                     wr.writerow([r["wave"], r["seed"], n, keys.get(n, n)] + [r["arms"][e].get(n, "") for e in exps]
-                                + ["" if a.get(c) is None else a[c] for c in cols])
+                                + ["" if a.get(c) is None else a[c] for c in cols]
+                                + ["" if np.isnan(scores[c][j]) else round(float(scores[c][j]), 4) for c in cons])
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if opts.report:
         report(out, instrument, summary, opts)
