@@ -194,8 +194,8 @@ def llm_variables(ctx: A.Context, r: R.Respondent, condition: str, batch: list[A
 
 
 async def answer_all(wave: Wave, instrument: Instrument, condition: str, seed: int, decider: Decider,
-                     arms: dict[str, dict[str, str]], transcripts: str = "keep") -> tuple[dict, dict]:
-    """(answers: name -> item -> value, evidence: name -> item -> whether the rules' memories decided)."""
+                     arms: dict[str, dict[str, str]], transcripts: str = "keep") -> dict[str, dict]:
+    """The answers: resident name -> item id -> value."""
     rs = wave.respondents
     if transcripts == "remove":
         rs = [R.remove_interview(r) for r in rs]
@@ -206,7 +206,7 @@ async def answer_all(wave: Wave, instrument: Instrument, condition: str, seed: i
         cache.preload(wave.preload.items())
     clock = wave.clock or Clock(dt.datetime(2000, 1, 1), 60)
     mem = R.evidence_memory(rs, condition, cache, clock, wave.retrieval)
-    if decider.llm is None:  # what the rules compare, embedded in one batch (a model embeds far faster so)
+    if decider.llm is None:  # what the rules compare, embedded up front in one call (MiniLM: full batches)
         texts = [t for r in rs for n in mem.stream(r.name).nodes
                  for t in (A.quoted(n.description), A.topic_text(n.description))]
         cache.vectors(list(dict.fromkeys(texts)))
@@ -238,7 +238,7 @@ async def answer_all(wave: Wave, instrument: Instrument, condition: str, seed: i
             await one(r)
     else:
         await asyncio.gather(*(one(r) for r in rs))
-    return out, {}
+    return out
 
 
 def survey_once(wave: Wave, instrument: Instrument, opts: SurveyOptions, seed: int) -> dict:
@@ -255,7 +255,7 @@ def survey_once(wave: Wave, instrument: Instrument, opts: SurveyOptions, seed: i
     # thousands of tiny matrix products: a BLAS thread pool only adds hand-offs (55x slower measured on
     # 2 shared cores for a 60x256 by 256x40 product), so one thread
     with threadpool_limits(1, "blas"):
-        answers, _ = asyncio.run(answer_all(wave, instrument, opts.condition, seed, decider, arms, opts.transcripts))
+        answers = asyncio.run(answer_all(wave, instrument, opts.condition, seed, decider, arms, opts.transcripts))
     usage = {"backend": decider.backend, "seconds": round(time.perf_counter() - t0, 3), **counts}
     if stack is not None:
         usage.update(stack.usage.summary())

@@ -161,8 +161,9 @@ def codes(item: Item, values: Sequence[Any]) -> np.ndarray:
     for i, v in enumerate(values):
         if v is None:
             continue
-        if item.kind == "number":
-            out[i] = min(NUMBER_BINS - 1, int((float(v) - item.min) / (item.max - item.min) * NUMBER_BINS))
+        if item.kind == "number":  # the same bins as distribution(): [edge_i, edge_i+1), the last closed
+            edges = np.linspace(item.min, item.max, NUMBER_BINS + 1)
+            out[i] = int(np.clip(np.searchsorted(edges, float(v), side="right") - 1, 0, NUMBER_BINS - 1))
         else:
             out[i] = cats.index(v)
     return out
