@@ -358,3 +358,30 @@ def test_readme_people_and_surveys_commands_run(tmp_path):
         r = run_cli(*shlex.split(line.replace("replays/", f"{tmp_path}/"))[3:])
         assert r.returncode == 0, (line, r.stderr)
     assert (tmp_path / "people-survey" / "answers.csv").exists()
+
+
+def test_model_summary_gets_the_whole_transcript_or_the_parts_that_fit(tmp_path):
+    from smallville.people import summarize as S
+
+    t = read_transcript(write(tmp_path, "t.txt", TRANSCRIPT))
+    answer = {"summary": "Ana Lopez is a nurse who grew up by the sea and trusts the police little.",
+              "traits": ["Outgoing"]}
+    fake = FakeLLM(default=json.dumps(answer))
+    decider = Decider(Structured(fake), context_tokens=100000)
+    decide = lambda *a, **k: decider.decide(*a, agent="Ana Lopez", tick=0, **k)  # noqa: E731
+    got = asyncio.run(S.summarize(decide, decider, "Ana Lopez", {"age": 41}, t))
+    assert got.traits == ("outgoing",) and "nurse" in got.text
+    prompt = fake.requests[-1].messages[-1].content
+    assert "the whole interview" in prompt and "night shifts" in prompt and "hardly any" in prompt
+    # a small context: only the answers closest to the lens, never a failure
+    small = Decider(Structured(fake), context_tokens=300, count_tokens=lambda s: 5 * len(s.split()))
+    decide = lambda *a, **k: small.decide(*a, agent="Ana Lopez", tick=0, **k)  # noqa: E731
+    insights = {"insights": ["Ana Lopez distrusts the police."]}
+    fake.default = json.dumps(insights)
+    out = asyncio.run(S.reflect(decide, small, "Ana Lopez", {"age": 41}, t))
+    assert set(out) == set(S.LENSES) and out["political"] == ["Ana Lopez distrusts the police."]
+    assert any("the parts about" in r.messages[-1].content for r in fake.requests[-4:])
+    # an answer that does not parse: the rules decide (extractive)
+    fake.default = json.dumps({"summary": "x", "traits": ["a"]})
+    got = asyncio.run(S.summarize(decide, small, "Ana Lopez", {"age": 41}, t))
+    assert got == S.rules_summary("Ana Lopez", {"age": 41}, t)
