@@ -1,5 +1,5 @@
 """Command line: ``python -m smallville run|inspect|interview|whisper|branch|replay|analyze|multiverse|compare|
-new-town``. Thin: parse, dispatch, report."""
+new-town|persona|survey``. Thin: parse, dispatch, report."""
 
 from __future__ import annotations
 
@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("run", help="run directory")
     an.add_argument("--json", action="store_true", help="machine-readable output")
     an.add_argument("--report", metavar="DIR", help="write DIR/report.md and a self-contained DIR/report.html")
+    an.add_argument("--by-interview", action="store_true",
+                    help="also interview every resident (at the end and at each --at) about each tracked fact, each "
+                         "event and every other resident; awareness and density by interview beside those by memory "
+                         "(answers recorded with the run's interviews)")
+    an.add_argument("--at", action="append", default=[], metavar='"YYYY-MM-DD HH:MM"',
+                    help="with --by-interview: another moment to interview at (repeatable)")
+    an.add_argument("--llm", choices=["rules", "auto", "openai", "local"],
+                    help="with --by-interview: who answers (default: the run's backend; rules for a rules run)")
 
     mv = sub.add_parser("multiverse", help="run N seeds of one world and aggregate every metric")
     mv.add_argument("world", help="world file, e.g. worlds/small.yaml")
@@ -117,10 +125,73 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "tileset.png, personas/)")
     n.add_argument("--force", action="store_true", help="write into a directory that is not empty")
 
+    _survey_parsers(sub)
+
     # the viewer parses its own options (python -m smallville replay --help lists them)
     v = sub.add_parser("replay", add_help=False, help="watch a stored run in a window (pygame)")
     v.add_argument("rest", nargs=argparse.REMAINDER)
     return p
+
+
+def _survey_parsers(sub) -> None:
+    """``persona from-interview`` and ``survey`` (issue 21: people from interviews, surveys, scoring)."""
+    pe = sub.add_parser("persona", help="make personas: persona from-interview TRANSCRIPT --name NAME --out FILE")
+    pe_sub = pe.add_subparsers(dest="persona_command", required=True)
+    fi = pe_sub.add_parser("from-interview", help="a resident made from a person's interview transcript")
+    fi.add_argument("transcript", help="plain text with Interviewer:/Q: turns, or JSON question-answer pairs")
+    fi.add_argument("--name", required=True, help="the person's name as a resident")
+    fi.add_argument("--out", required=True, metavar="FILE", help="persona file to write (the transcript is copied beside it)")
+    fi.add_argument("--demographics", action="append", default=[], metavar="FILE|k=v",
+                    help="a YAML/JSON file of demographics, or key=value (repeatable); age is required")
+    fi.add_argument("--id", dest="person", metavar="ID", help="the person's id in reference data (default: the name)")
+    fi.add_argument("--world", metavar="FILE", help="give the resident a home, workplace and routine in this world")
+    fi.add_argument("--llm", choices=["rules", "auto", "openai", "local"], default="rules",
+                    help="who summarises and reflects (default: rules, extractive)")
+
+    sv = sub.add_parser("survey", help="ask residents a questionnaire; score their answers against people's")
+    sv.add_argument("target", help="a run directory, a world file or a folder of persona files")
+    sv.add_argument("--instrument", action="append", required=True, metavar="FILE", help="instrument YAML (repeatable)")
+    sv.add_argument("--at", action="append", default=[], metavar='"YYYY-MM-DD HH:MM"',
+                    help="a run: the moment (repeatable: a panel over time; default the last tick)")
+    sv.add_argument("--residents", action="append", default=[], metavar="NAME", help="only these residents (repeatable)")
+    sv.add_argument("--condition", choices=["interview", "persona", "demographic"], default="interview",
+                    help="what the answerer may see (default interview: everything)")
+    sv.add_argument("--transcripts", choices=["keep", "remove", "shuffle"], default="keep",
+                    help="counterfactuals: remove what the interviews gave, or shuffle it between people")
+    sv.add_argument("--runs", type=int, default=1, metavar="N", help="answer N times, seeds S..S+N-1")
+    sv.add_argument("--seed", type=int, default=0, help="the first seed (arms, draws, model sampling)")
+    sv.add_argument("--workers", type=int, default=1, metavar="K", help="runs at once in local processes")
+    sv.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS", help="the runs as Ray tasks")
+    sv.add_argument("--llm", choices=["rules", "auto", "openai", "local"], default="rules", help="who answers")
+    sv.add_argument("--embedder", choices=["hashing", "minilm"],
+                    help="memory embeddings (default: a run's own; hashing for personas and worlds)")
+    sv.add_argument("--reference", metavar="CSV", help="people's answers (id column + one per item) to score against")
+    sv.add_argument("--retest", metavar="CSV", help="the same people's second wave (for normalized figures)")
+    sv.add_argument("--group-by", metavar="COLUMN", help="bias: accuracy per group of this reference/demographic column")
+    sv.add_argument("--aggregate-only", action="store_true", help="no individual answers; suppress small cells")
+    sv.add_argument("--min-cell", type=int, default=5, metavar="K", help="smallest cell shown with --aggregate-only")
+    sv.add_argument("--out", metavar="DIR", help="write answers.csv, summary.json, report.md/.html there")
+    sv.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def _survey_command(args) -> int:
+    if args.command == "persona":
+        from smallville.persona import build, parse_demographics
+
+        files = [d for d in args.demographics if "=" not in d]
+        if len(files) > 1:
+            raise SmallvilleError("--demographics: at most one file")
+        demo = parse_demographics([d for d in args.demographics if "=" in d], files[0] if files else None)
+        p = build(args.transcript, args.name, demo, args.out, args.world, args.llm, args.person)
+        print(f"{args.out}: {p.name}, {len(p.first_memories)} first memories", file=sys.stderr)
+        print(args.out)
+        return 0
+    from smallville.survey import SurveyOptions, main as survey_main
+
+    return survey_main(SurveyOptions(
+        args.target, tuple(args.instrument), args.out, tuple(args.at), tuple(args.residents), args.condition,
+        args.runs, args.seed, args.workers, args.ray, args.llm, args.embedder, args.transcripts, args.reference,
+        args.retest, args.group_by, args.aggregate_only, args.min_cell, args.json))
 
 
 def _fact(text: str) -> dict:
@@ -160,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         return _replay(argv[1:])
     args = build_parser().parse_args(argv)
     try:
+        if args.command in ("persona", "survey"):
+            return _survey_command(args)
         if args.command == "run" and args.resume is not None:
             from smallville.runner import ResumeOptions, resume_run
 
@@ -215,10 +288,13 @@ def main(argv: list[str] | None = None) -> int:
             print(branch_run(BranchOptions(args.run, args.at, args.out, args.whispers, args.seed, args.hours,
                                            args.until, args.quiet)))
         elif args.command == "analyze":
-            from smallville.analysis.analyze import analyze
             from smallville.analysis.report import render_text as summary_text, run_report
 
-            result = analyze(args.run)
+            if (args.at or args.llm) and not args.by_interview:
+                raise SmallvilleError("--at and --llm: only with --by-interview")
+            from smallville.measure import analyze_by_interview, analyze_run
+
+            result = analyze_by_interview(args.run, args.at, args.llm) if args.by_interview else analyze_run(args.run)
             if args.report:
                 run_report(result, args.report)
             print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else summary_text(result))

@@ -137,7 +137,18 @@ def run_multiverse(opts: MultiverseOptions) -> Path:
     return out
 
 
-def _local_runs(todo: list[Job], opts: MultiverseOptions):
+def map_jobs(fn, jobs: list, workers: int = 1, ray: str | None = None):
+    """``fn`` over ``jobs`` in local worker processes (or Ray tasks when ``ray`` is not None), as
+    multiverse runs its seeds; yields the results as they finish and raises the first failure."""
+    opts = MultiverseOptions("", len(jobs), "", workers=workers, ray=ray)
+    runner = _ray_runs if ray is not None else _local_runs
+    for job, result, error in runner(jobs, opts, fn):
+        if error is not None:
+            raise SmallvilleError(f"a worker failed: {error}")
+        yield result
+
+
+def _local_runs(todo: list, opts: MultiverseOptions, fn=run_one):
     """Yield (job, result, error) as local worker processes (spawned) finish."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -145,7 +156,7 @@ def _local_runs(todo: list[Job], opts: MultiverseOptions):
     if not todo:
         return
     with ProcessPoolExecutor(max_workers=min(opts.workers, len(todo)), mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(run_one, j): j for j in todo}
+        futures = {pool.submit(fn, j): j for j in todo}
         for f in as_completed(futures):
             try:
                 yield futures[f], f.result(), None
@@ -153,7 +164,7 @@ def _local_runs(todo: list[Job], opts: MultiverseOptions):
                 yield futures[f], None, f"{type(e).__name__}: {e}"
 
 
-def _ray_runs(todo: list[Job], opts: MultiverseOptions):
+def _ray_runs(todo: list, opts: MultiverseOptions, fn=run_one):
     """Yield (job, result, error) as Ray tasks finish: a local Ray with ``--workers`` CPUs, or the
     cluster at ``opts.ray``."""
     try:
@@ -173,7 +184,7 @@ def _ray_runs(todo: list[Job], opts: MultiverseOptions):
         else:
             ray.init(num_cpus=opts.workers, include_dashboard=False, runtime_env=env, log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=1, max_retries=0)(run_one)
+        task = ray.remote(num_cpus=1, max_retries=0)(fn)
         refs = {task.remote(j): j for j in todo}
         pending = list(refs)
         while pending:

@@ -14,7 +14,10 @@ party" at the cafe from 17:00 to 18:00 (her first memory declares it).
 - 17:00–17:45 Ann, Bob and Cal are in the cafe (off their routines: 45 minutes, 3 people): a
   gathering, with Eve there by routine (``also_present``) and Dan only from 17:00 to 17:05
   (too short to count). 18:10–18:30 the three are in the park: 20 minutes, not a gathering.
-  Before 17:00 only Bob had heard of the spring party by name (Cal saw "a party"): 1 heard, 1 came.
+  Before 17:00 only Bob holds the spring party's facts (his memory of what Ann told him; Cal only
+  saw "a party"): 1 heard, 1 came; Cal and Eve were there without having heard (issue 20: "heard"
+  was a name in any told-by text, now it is a memory holding the event's facts, so Bob's memory of
+  the telling is in the store as a real run stores it).
 - Model use: two decisions (one a fallback), one call sent (100 + 20 tokens) and one cache hit;
   2 decisions / 5 residents / 0.125 days = 3.2 per resident per day.
 
@@ -99,6 +102,8 @@ def build(run_dir, heard=False):
             "from": "Bob", "text": "You should come to Ann's thing.", "memory_id": None, "conversation": 2,
             "facts": [{"kind": "event", "name": "spring party", "place": "Cafe:cafe"}]}})
     memories = {0: [mem("Ann", 0, 0, "observation", "Ann is planning a spring party at the Cafe", {"event": PARTY})],
+                30: [mem("Bob", 0, 30, "chat", "Ann told Bob about her spring party at the cafe at five",
+                         {"event": {**PARTY, "host": "Ann"}, "heard_from": "Ann"})],
                 45: [mem("Cal", 0, 45, "observation", "Cal saw balloons for a party at the Cafe")]}
     decisions = {0: [{"agent": "Ann", "name": "plan_day", "backend": "rules", "fallback": False}],
                  10: [{"agent": "Bob", "name": "converse_turn", "backend": "openai", "fallback": True}]}
@@ -171,6 +176,7 @@ def test_one_gathering_with_its_attendees_and_the_event_it_was(run):
     assert g["also_present"] == ["Eve"]  # her routine puts her there
     assert g["event"]["name"] == "spring party" and g["event"]["host"] == "Ann"
     assert (g["event"]["heard"], g["event"]["came"]) == (["Bob"], ["Bob"])
+    assert g["event"]["came_unheard"] == ["Cal", "Eve"] and g["event"]["came_by_routine"] == []
 
 
 def test_model_use(run):

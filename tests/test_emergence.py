@@ -249,7 +249,7 @@ def test_analysis_finds_the_party_unprompted_and_neither_it_nor_its_news_without
 
 
 def test_no_private_memory_reaches_another_resident(runs):
-    """Maria's secret crush and Sam's undecided run for mayor (``private: true``) stay with them:
+    """Maria's secret crush and Sam's private doubts about his run for mayor (``private: true``) stay with them:
     no other resident's memory, and nothing anyone heard, contains them."""
     from smallville.cognition.converse import SECRET
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smallville.analysis import diffusion, gatherings, network, usage
+from smallville.analysis import diffusion, events as events_, gatherings, network, usage
 from smallville.analysis.source import RunData
 
 
@@ -17,12 +17,14 @@ def analyze(run: str | Path | RunData) -> dict:
         facts = {f.name: diffusion.diffusion(data, f, told, told_source) for f in data.facts}
         density, g0, g1 = network.network(data)
         found = gatherings.find(data)
-        events = gatherings.match_events(data, found, told)
+        events = events_.follow(data)
+        events_.match_gatherings(events, found)
         return {
             "run": str(data.reader.dir), "run_id": m.get("run_id"), "world": data.world.get("name"),
             "seed": m.get("seed"), "backend": m.get("backend"), "model": m.get("model"),
             "ablations": m.get("ablations", []), "status": m.get("status"),
             "start": data.stamp(data.first), "end": data.stamp(data.last), "residents": data.residents,
+            "told_source": told_source,
             "diffusion": facts,
             "network_density": density,
             "network": {"start": network.edge_list(g0), "end": network.edge_list(g1)},
@@ -53,6 +55,7 @@ def metrics(result: dict) -> dict[str, float]:
     for ev in result.get("events", []):
         out[f"event.{ev['name']}.heard"] = ev["heard_count"]
         out[f"event.{ev['name']}.came"] = ev["came_count"]
+        out[f"event.{ev['name']}.came_by_routine"] = len(ev["came_by_routine"])
     llm = result["llm"]
     for k in ("calls", "cache_hits", "tokens_in", "tokens_out", "errors", "decisions", "fallbacks",
               "decisions_per_resident_per_day"):

@@ -7,25 +7,25 @@ rules routine draws. A resident in an arena at a moment is *unexplained* when no
 its routine within that slack puts it in that arena.
 
 A gathering is an arena where at least :data:`MIN_PEOPLE` unexplained residents are at
-once, for at least :data:`MIN_MINUTES` game minutes (sampled every game minute; gaps up to
-:data:`MAX_GAP_MIN` minutes are bridged). Its attendees are the unexplained residents there
-for at least :data:`MIN_STAY_MIN` minutes of it; ``also_present`` those whose routine put
-them there anyway.
+once, for at least :data:`MIN_MINUTES` game minutes (sampled every game minute: two samples
+with that many are in one gathering when at most :data:`MAX_GAP_MIN` minutes apart, so a gap
+of up to 4 minutes with fewer is bridged; a gathering runs from its first such sample to one
+minute after its last, and lasts at least :data:`MIN_MINUTES` when it spans that many samples).
+Its attendees are the unexplained residents there for at least :data:`MIN_STAY_MIN` of its
+sampled minutes (gap minutes included); ``also_present`` those whose routine put them there
+that long anyway.
 
-A gathering matches a *known event* — one a persona's first memories declare, or a plan
-block names (``plan`` events with an ``event`` key) — held in the same arena at an
-overlapping time. Then ``heard`` is who knew of the event before it began (a memory or a
-told-by record naming it), ``came`` who of them (the host aside) attended.
+Positions are sampled at every game minute from the run's first tick (a resident is where its
+last stored row at or before the sample puts it). A gathering held at an event's place during
+its hours is marked with that event (:mod:`smallville.analysis.events`); who heard of an event
+and who came are decided there, from the event's facts, not from the gathering.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 
-from smallville.analysis.diffusion import Told
-from smallville.analysis.source import TIME, RunData
+from smallville.analysis.source import RunData
 
 MIN_PEOPLE = 3
 MIN_MINUTES = 30
@@ -155,97 +155,3 @@ def find(data: RunData) -> list[dict]:
                           "attendees": attendees, "also_present": also,
                           "most_at_once": max(len(odd) for _, odd, _ in run), "event": None})
     return sorted(found, key=lambda g: (g["start_tick"], g["place"]))
-
-
-# ---------------------------------------------------------------- known events
-
-
-def _stamp(v) -> str | None:
-    """A stored date-time ("YYYY-MM-DD HH:MM" or ISO) as "YYYY-MM-DD HH:MM"."""
-    try:
-        return dt.datetime.fromisoformat(str(v)).strftime(TIME)
-    except ValueError:
-        return None
-
-
-def known_events(data: RunData) -> dict[str, dict]:
-    """Events the personas declare (first memories) and plan blocks name, by ``name@start``."""
-    out: dict[str, dict] = {}
-    for name, p in data.personas.items():
-        for m in p.get("first_memories") or []:
-            ev = m.get("event") if isinstance(m, dict) else None
-            if not isinstance(ev, dict) or not ev.get("name"):
-                continue
-            start, end = _stamp(ev.get("start")), _stamp(ev.get("end"))
-            if start and end:
-                out.setdefault(f"{ev['name']}@{start}", {
-                    "name": ev["name"], "host": name, "place": arena_of(ev.get("place") or ""),
-                    "start": start, "end": end})
-    for e in data.events("plan"):
-        d = e["data"] if isinstance(e["data"], dict) else {}
-        day = d.get("day")
-        for b in d.get("blocks") or []:
-            key = b.get("event")
-            if not key or key in out or "@" not in key or not day:
-                continue
-            ev_name, ev_start = key.rsplit("@", 1)
-            ev_start = _stamp(ev_start)
-            if ev_start is None or f"{ev_name}@{ev_start}" in out:
-                continue
-            try:
-                d0 = dt.datetime.strptime(day, "%Y-%m-%d")
-                end = d0 + dt.timedelta(minutes=_minutes(b["end"]))
-            except (ValueError, KeyError):
-                continue
-            out[f"{ev_name}@{ev_start}"] = {"name": ev_name, "host": None, "place": arena_of(b.get("place") or ""),
-                        "start": ev_start, "end": end.strftime(TIME)}
-    return out
-
-
-def who_heard(data: RunData, ev: dict, told: list[Told], before: int) -> list[str]:
-    """Residents who knew of the event before tick ``before``: a memory naming it (text or
-    structured facts) or a told-by record naming it."""
-    name = ev["name"].lower()
-    out = set()
-    if ev.get("host"):
-        out.add(ev["host"])
-    for m in data.memories:
-        if m["tick"] >= before:
-            break
-        f = m["facts"] if isinstance(m["facts"], dict) else {}
-        ev_f = f.get("event") if isinstance(f.get("event"), dict) else {}
-        if name in (m["description"] or "").lower() or str(ev_f.get("name", "")).lower() == name:
-            out.add(m["agent"])
-    for t in told:
-        if t.tick < before and (name in t.text.lower() or any(n.lower() == name for n in t.names)):
-            out.add(t.listener)
-    return sorted(n for n in out if n in data.personas)
-
-
-def match_events(data: RunData, gatherings: list[dict], told: list[Told]) -> list[dict]:
-    """Set each gathering's ``event`` where a known event was held there and then; returns every
-    known event with who had heard of it and who of them came (0 when no gathering matched)."""
-    out = []
-    for key, ev in sorted(known_events(data).items()):
-        try:
-            s, e = (dt.datetime.strptime(ev[k], TIME) for k in ("start", "end"))
-        except ValueError:
-            continue
-        heard = who_heard(data, ev, told, data.tick_of(s))
-        invitees = [n for n in heard if n != ev["host"]]
-        summary = {"key": key, "name": ev["name"], "host": ev["host"], "place": ev["place"], "start": ev["start"],
-                   "end": ev["end"], "heard": invitees, "came": [], "heard_count": len(invitees), "came_count": 0,
-                   "came_unheard": [], "gathering": None}
-        for g in gatherings:
-            gs, ge = (dt.datetime.strptime(g[k], TIME) for k in ("start", "end"))
-            if g["event"] is not None or ev["place"] != g["place"] or not (gs < e and s < ge):
-                continue
-            present = set(g["attendees"]) | set(g["also_present"])
-            came = [n for n in invitees if n in present]
-            summary.update(came=came, came_count=len(came), gathering=g["start"],
-                           came_unheard=sorted(present - set(heard)))
-            g["event"] = {k: summary[k] for k in ("key", "name", "host", "heard", "came", "heard_count",
-                                                  "came_count", "came_unheard")}
-            break
-        out.append(summary)
-    return out

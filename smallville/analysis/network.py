@@ -1,8 +1,10 @@
 """The relationship network: who knows whom, at the start and as conversations link residents.
 
 An undirected edge joins two residents when either persona names the other in its
-``relationships`` (at the start), or from the tick a conversation between them is recorded.
-Density η = 2|E| / (|V|(|V|−1)) over every resident (Park et al. 2023 report 0.167 → 0.74).
+``relationships`` (at the start: one knowing the other is enough), or from the tick a
+conversation between them is recorded. Density η = 2|E| / (|V|(|V|−1)) over every resident
+(Park et al. 2023 report 0.167 → 0.74, from interviews: see ``analyze --by-interview``).
+``edges_start_mutual`` / ``start_mutual`` count only pairs that name each other both ways.
 """
 
 from __future__ import annotations
@@ -52,10 +54,24 @@ def network(data: RunData) -> tuple[dict, nx.Graph, nx.Graph]:
     for t, a, b in edges[i:]:
         if not g.has_edge(a, b):
             g.add_edge(a, b, tick=t, how="conversation")
-    out = {"start": round(nx.density(g0), 6), "end": round(nx.density(g), 6), "nodes": g.number_of_nodes(),
-           "edges_start": g0.number_of_edges(), "edges_end": g.number_of_edges(), "timeline": timeline}
+    mutual = sum(1 for a, b in g0.edges() if a in (data.personas.get(b, {}).get("relationships") or {})
+                 and b in (data.personas.get(a, {}).get("relationships") or {}))
+    n = g0.number_of_nodes()
+    out = {"start": round(nx.density(g0), 6), "end": round(nx.density(g), 6), "nodes": n,
+           "edges_start": g0.number_of_edges(), "edges_end": g.number_of_edges(),
+           "edges_start_mutual": mutual, "start_mutual": round(2 * mutual / (n * (n - 1)), 6) if n > 1 else 0.0,
+           "timeline": timeline}
     return out, g0, g
 
 
 def edge_list(g: nx.Graph) -> list[list]:
     return sorted([a, b, d.get("how", "")] if a < b else [b, a, d.get("how", "")] for a, b, d in g.edges(data=True))
+
+
+def density_at(data: RunData, tick: int) -> float:
+    """The memory-based density at ``tick``: the start edges and conversations recorded by then."""
+    g = start_graph(data)
+    for t, a, b in conversation_edges(data):
+        if t <= tick:
+            g.add_edge(a, b)
+    return round(nx.density(g), 6)

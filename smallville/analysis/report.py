@@ -64,6 +64,60 @@ class Doc:
         return out
 
 
+VIA = {"heard": "a heard record", "conversation": "a conversation line", "memory": "only the listener's memory"}
+
+
+def _fact_words(d: dict) -> str:
+    parts = []
+    if d.get("keywords"):
+        parts.append(f"keywords: {', '.join(d['keywords'])}")
+    if d.get("meaning"):
+        parts.append(f"meaning: {d['meaning']}")
+    return "; ".join(parts)
+
+
+def provenance(d: dict) -> str:
+    """Where the told-by links of one fact's tree come from, in words."""
+    via = d.get("told_via") or {}
+    counts = ", ".join(f"{n} from {VIA.get(k, k)}" for k, n in via.items()) or "none"
+    if d.get("told_source") == "none":
+        return (f"This run has no conversations recorded: a told-by link can come only from the listener's own "
+                f"memory (links: {counts}).")
+    return f"Told-by links: {counts}."
+
+
+def event_line(ev: dict) -> str:
+    """One event in words: its facts, who had heard, who came (and who only by routine)."""
+    names = [n for n in ev.get("names", []) if n != ev["name"]]
+    aka = f", also called {', '.join(f'“{n}”' for n in names)}" if names else ""
+    not_there = [n for n in ev["heard"] if n not in ev["came"]]
+    if not ev.get("begun", True):
+        return (f"Event “{ev['name']}”{aka} ({ev['place']}, {ev['start']} → {ev['end']}, host {ev['host'] or '?'}): "
+                f"not begun by the run's end; {ev['heard_count']} had heard of it.")
+    return (f"Event “{ev['name']}”{aka} ({ev['place']}, {ev['start']} → {ev['end']}, host {ev['host'] or '?'}"
+            f"{'' if ev.get('host_present', True) else ', not there'}): {ev['heard_count']} had heard of it before "
+            f"it began; came (there ≥ 10 minutes of its hours): {ev['came_count']} — {', '.join(ev['came']) or 'nobody'}"
+            f"{' (by routine anyway: ' + ', '.join(ev['came_by_routine']) + ')' if ev.get('came_by_routine') else ''}; "
+            f"heard but not there: {', '.join(not_there) or 'nobody'}; there without having heard: "
+            f"{', '.join(ev.get('came_unheard') or []) or 'nobody'}.")
+
+
+def interview_rows(result: dict) -> list[list]:
+    """(measure, by interview, by memory) rows of ``analyze --by-interview`` at each moment asked."""
+    rows = []
+    for m in (result.get("by_interview") or {}).get("moments", []):
+        for name, f in m["facts"].items():
+            rows.append([m["time"], f"knew of “{name}”", f"{f['count']} of {f['asked']}",
+                         f"{f['by_memory']} of {f['asked']}"])
+        for ev in m["events"]:
+            rows.append([m["time"], f"knew of event “{ev['name']}” (host aside)", f"{ev['count']} of {ev['asked']}",
+                         f"{ev['by_memory']} of {ev['asked']}"])
+        nw = m["network"]
+        rows.append([m["time"], "network density η (either says yes / both say yes)",
+                     f"{nw['density_either']:.3f} / {nw['density_mutual']:.3f}", f"{nw['by_memory']:.3f}"])
+    return rows
+
+
 def run_report(result: dict, out: str | Path) -> Path:
     from smallville.analysis import plots
 
@@ -80,17 +134,24 @@ def run_report(result: dict, out: str | Path) -> Path:
     doc.image("diffusion.png", plots.diffusion(result), "diffusion curves")
     for name, d in result["diffusion"].items():
         told = [n for n in d["tree"] if n["told_by"]]
-        doc.para(f"“{name}” (keywords: {', '.join(d['keywords'])}): {d['start']} → {d['end']} of {d['population']}; "
-                 f"{len(told)} told by someone, longest chain {d['max_hops']} hops (told-by records: "
-                 f"{d['told_source']}).")
-        doc.table(["resident", "knew from", "told by", "hops", "how"],
-                  [[n["name"], n["time"], n["told_by"] or "—", n["hops"], n["source"]] for n in d["tree"]])
+        doc.para(f"“{name}” ({_fact_words(d)}), by memory: {d['start']} → {d['end']} of {d['population']}; "
+                 f"{len(told)} told by someone, longest chain {d['max_hops']} hops. {provenance(d)}")
+        doc.table(["resident", "knew from", "told by", "told-by link from", "hops", "how"],
+                  [[n["name"], n["time"], n["told_by"] or "—", VIA.get(n.get("told_via"), "—"), n["hops"], n["source"]]
+                   for n in d["tree"]])
 
     doc.heading("Relationship network")
     nd = result["network_density"]
     doc.para(f"Density {nd['start']:.3f} at the start ({nd['edges_start']} edges) → {nd['end']:.3f} at the end "
              f"({nd['edges_end']} edges) over {nd['nodes']} residents.")
     doc.image("network.png", plots.network(result), "relationship graph at the start and at the end")
+    if result.get("by_interview"):
+        bi = result["by_interview"]
+        doc.heading("By interview and by memory")
+        doc.para(f"By interview: every resident was asked at each moment below (backend {bi['backend']}); "
+                 f"{bi['definition']} By memory: the figures above (a memory holding the fact; edges from "
+                 f"relationships and conversations).")
+        doc.table(["moment", "measure", "by interview", "by memory"], interview_rows(result))
 
     doc.heading("Emergent gatherings")
     doc.image("gatherings.png", plots.gatherings(result), "timeline of gatherings")
@@ -102,9 +163,7 @@ def run_report(result: dict, out: str | Path) -> Path:
     else:
         doc.para("No gathering beyond what the residents' routines explain.")
     for ev in result.get("events", []):
-        doc.para(f"Known event “{ev['name']}” ({ev['place']}, {ev['start']} → {ev['end']}, host {ev['host'] or '?'}): "
-                 f"{ev['heard_count']} had heard of it before it began; came: {', '.join(ev['came']) or 'nobody'}; "
-                 f"not there: {', '.join(n for n in ev['heard'] if n not in ev['came']) or 'nobody'}.")
+        doc.para(event_line(ev))
 
     doc.heading("Model use")
     llm = result["llm"]
@@ -132,6 +191,16 @@ def render_text(result: dict) -> str:
                      f"(longest chain {d['max_hops']} hops)")
     nd = result["network_density"]
     lines.append(f"network density: {nd['start']:.3f} → {nd['end']:.3f}")
+    for ev in result.get("events", []):
+        if not ev.get("begun", True):
+            lines.append(f"event {ev['name']} ({ev['place']} {ev['start']} → {ev['end']}, host {ev['host']}): "
+                         f"not begun by the run's end; {ev['heard_count']} have heard of it")
+            continue
+        lines.append(f"event {ev['name']} ({ev['place']} {ev['start']} → {ev['end']}, host {ev['host']}): "
+                     f"{ev['came_count']} of {ev['heard_count']} who heard came"
+                     f"{' (' + str(len(ev['came_by_routine'])) + ' by routine)' if ev['came_by_routine'] else ''}")
+    for row in interview_rows(result):
+        lines.append(f"at {row[0]}: {row[1]}: by interview {row[2]}, by memory {row[3]}")
     for g in result["gatherings"]:
         ev = f" [{g['event']['name']}: {g['event']['came_count']} of {g['event']['heard_count']} who heard came]" \
             if g["event"] else ""

@@ -12,6 +12,9 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from smallville.errors import RunStoreError
 from smallville.store.runstore import RunReader
@@ -19,33 +22,101 @@ from smallville.store.runstore import RunReader
 TIME = "%Y-%m-%d %H:%M"
 
 
+REQUIRED_TABLES = ("ticks", "agents", "agent_states", "events")
+# the least cosine for "close in meaning" by the run's embedder, for a fact stated only by its
+# meaning; measured on the town's texts: paraphrases of "Sam Moore is running for mayor" score
+# 0.88-0.90 with MiniLM and 0.55-0.72 with the hashing embedder, other sentences about Sam at most
+# 0.67 and 0.45 (and a loose paraphrase, "Sam is standing in the election for mayor", 0.68 and
+# 0.38: missed). Approximate by nature; keywords, when a fact has them, decide instead.
+MEANING_MIN_COSINE = {"all-MiniLM-L6-v2": 0.75, "hashing": 0.5}
+Vectors = Callable[[list[str]], np.ndarray]
+
+
+def min_cosine(embedder: str | None) -> float | None:
+    """The least cosine for a run recorded with ``embedder`` (None: unknown embedder)."""
+    for prefix, v in MEANING_MIN_COSINE.items():
+        if embedder and embedder.startswith(prefix):
+            return v
+    return None
+
+
+def close_in_meaning(vectors: np.ndarray, to: np.ndarray, least: float) -> np.ndarray:
+    """Which rows of ``vectors`` have a cosine of at least ``least`` with ``to``."""
+    v = np.asarray(vectors, dtype=float)
+    t = np.asarray(to, dtype=float)
+    norms = np.linalg.norm(v, axis=1) * (np.linalg.norm(t) or 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where(norms > 0, v @ t / np.where(norms > 0, norms, 1.0), 0.0)
+    return cos >= least
+
+
 @dataclass(frozen=True)
 class Fact:
-    """A fact the world tracks (``facts:``): its name and keywords (lower case)."""
+    """A fact the world tracks (``facts:``): its name, keywords (lower case), the sentence that
+    states it (``meaning``, matched by meaning where vectors are at hand) and the question an
+    interview asks about it."""
 
     name: str
     keywords: tuple[str, ...]
+    meaning: str | None = None
+    question: str | None = None
 
     def matches(self, text: str | None) -> bool:
         low = (text or "").lower()
         return any(k in low for k in self.keywords)
 
+    def matcher(self, texts: list[str], vectors: Vectors | None, least: float | None) -> Callable[[str | None], bool]:
+        """Whether a text holds the fact: its keywords when it has any; else (stated only by
+        meaning) a cosine with the meaning of at least ``least``, over ``texts`` embedded at once
+        by ``vectors`` (the run's embedder, from the command level); without them, never."""
+        if self.keywords or not self.meaning:
+            return self.matches
+        if vectors is None or least is None:
+            return lambda text: False
+        uniq = sorted({t for t in texts if t})
+        if not uniq:
+            return lambda text: False
+        vecs = vectors([self.meaning] + uniq)
+        hits = {t for t, ok in zip(uniq, close_in_meaning(vecs[1:], vecs[0], least)) if ok}
+        return lambda text: bool(text) and text in hits
+
+    def ask(self) -> str:
+        """The question ``analyze --by-interview`` asks: the world's, else one about its meaning or name."""
+        if self.question:
+            return self.question
+        if self.meaning:
+            m = self.meaning.strip().rstrip(".")
+            first, _, rest = m.partition(" ")
+            if first.lower() in ("the", "a", "an", "there", "it", "someone", "some", "this"):
+                m = f"{first.lower()} {rest}"  # not a name: lower case inside the question
+            return f"Have you heard that {m}?"
+        return f"Have you heard anything about the {self.name}?"
+
 
 class RunData:
     """One run, read-only, with the rows analysis needs cached."""
 
-    def __init__(self, run: str | Path | RunReader):
+    def __init__(self, run: str | Path | RunReader, vectors: Vectors | None = None):
         self.reader = run if isinstance(run, RunReader) else RunReader(run)
+        # texts -> vectors with the run's embedder, given by the command level for facts stated by meaning
+        self.vectors = vectors
         r = self.reader
         try:
             self.start = dt.datetime.fromisoformat(r.meta["start"])
             self.tick_seconds = int(r.meta["tick_seconds"])
         except (KeyError, ValueError, TypeError):
             raise RunStoreError(f"{r.dir}: the run store names no start time or tick length") from None
+        missing = [t for t in REQUIRED_TABLES if not r._has_table(t)]
+        if missing:
+            raise RunStoreError(f"{r.dir / 'run.db'}: the run store has no {', '.join(missing)} table "
+                                f"(not a complete run store)")
         self.world = r.meta.get("world") or {}
+        if not isinstance(self.world, dict):
+            raise RunStoreError(f"{r.dir / 'run.db'}: meta.world is not a world (expected a JSON object)")
         self.residents: list[str] = list(r.agents.values())
         self.first = int(r.first_tick() or 0)
         self.last = int(r.last_tick() or 0)
+        self.least = min_cosine(r.meta.get("embedder"))
 
     def close(self) -> None:
         self.reader.close()
@@ -91,9 +162,12 @@ class RunData:
     def facts(self) -> list[Fact]:
         out = []
         for f in self.world.get("facts") or []:
+            if not isinstance(f, dict):
+                continue
             words = tuple(str(k).lower() for k in f.get("keywords") or [] if str(k).strip())
-            if f.get("name") and words:
-                out.append(Fact(str(f["name"]), words))
+            meaning = str(f["meaning"]).strip() if f.get("meaning") else None
+            if f.get("name") and (words or meaning):
+                out.append(Fact(str(f["name"]), words, meaning, str(f["question"]) if f.get("question") else None))
         return out
 
     @cached_property

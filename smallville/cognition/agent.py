@@ -323,10 +323,11 @@ class AgentPolicy(RulesPolicy):
             facts.append({"type": "news", "text": n["text"]})
         return facts
 
-    def _read(self, obs: Observation, ctx: DecisionContext, lines: list[tuple[str | None, str]]):
+    def _read(self, obs: Observation, ctx: DecisionContext, lines: list[tuple[str | None, str]],
+              here: str | None = None):
         return extract.extract(ctx.decide, me=obs.agent, lines=lines, now=obs.now, gazetteer=self.gazetteer,
                                people=self.people, known=P.known_places(self.personas[obs.agent], ctx.state),
-                               rng=ctx.rng)
+                               rng=ctx.rng, here=here)
 
     async def _shared(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> extract.Extracted:
         """What the conversation's words carry, read once for both participants: by the one who
@@ -344,14 +345,14 @@ class AgentPolicy(RulesPolicy):
     async def _per_conversation(self, obs: Observation, ctx: DecisionContext, conv: ConversationView
                                 ) -> extract.Extracted:
         """One ``extract_facts`` decision over the whole conversation."""
-        return await self._read(obs, ctx, [(l.speaker, l.text) for l in conv.lines])
+        return await self._read(obs, ctx, [(l.speaker, l.text) for l in conv.lines], here=conv.place)
 
     async def _per_line(self, obs: Observation, ctx: DecisionContext, conv: ConversationView) -> extract.Extracted:
         """One ``extract_facts`` decision per line (with the line before it, for an answer's context)."""
         events, news, answers = [], [], []
         for i in range(len(conv.lines)):
             lines = [(l.speaker, l.text) for l in conv.lines[max(0, i - 1):i + 1]]
-            x = await self._read(obs, ctx, lines)
+            x = await self._read(obs, ctx, lines, here=conv.place)
             events += [e for e in x.events if e.get("told_by") == conv.lines[i].speaker or len(lines) == 1]
             news += [n for n in x.news if n.get("told_by") == conv.lines[i].speaker or len(lines) == 1]
             answers += [a for a in x.answers if a["who"] == conv.lines[i].speaker]

@@ -6,12 +6,15 @@ resolved against ``now``, who is invited), *news* (who did what, where, when) an
 resident was asked, its own *answer* (accept or decline). What a resident learns from words is
 what this decision finds in them, with any backend.
 
-Rules implementation (:func:`rules_extract`): a deterministic parser of the phrasings the
-rules conversation turns produce (``converse.event_sentence``, ``converse.reply``, news lines)
-and of common forms — the map's place names and their short forms (:class:`Gazetteer`),
-clock times ("5pm", "17:00", "at five", "half past five", "noon"), relative days ("today",
-"tonight", "tomorrow"), weekdays and dates ("Tuesday", "next Tuesday", "February 14",
-"the 14th"). An event with no end lasts :data:`DEFAULT_MINUTES`; a day not said is today when
+Rules implementation (:func:`rules_extract`): the conversation read whole by
+:mod:`smallville.cognition.dialogue` (an event's pieces gathered across sentences and turns, back
+references, requests to come, answers only from the one asked), on this module's parts: the map's
+place names and their short forms (:class:`Gazetteer`), clock times ("5pm", "17:00", "at five",
+"half past five", "noon"; hand-written: ``dateparser`` 1.5 reads "at five" and "at 5" as May,
+"5-7pm" as a day in May at 19:00, "tomorrow at 5" as 10:00, and not "half past five"), days ("today", "tonight", "tomorrow", "Tuesday", "next Tuesday", "February
+14", "the 14th": found here, resolved by ``dateparser`` in :func:`day_of`), and the one-sentence
+parser of the phrasings the rules turns produce (``converse.event_sentence``, ``converse.reply``,
+news lines). An event with no end lasts :data:`DEFAULT_MINUTES`; a day not said is today when
 the start is still ahead, else tomorrow; "HH:MM" is a 24-hour clock unless the sentence says
 morning or evening; an hour in words or digits without am/pm ("at five") is read from the
 sentence ("morning", "evening"…), else 1–7 as afternoon or evening and 8–11 as morning.
@@ -109,7 +112,8 @@ class Gazetteer:
             for a in arenas:
                 arena = a.split(":")[1]
                 alias(f"{s} {arena}", a)
-                alias(arena, a)
+                if " " in arena or arena[0].isupper():  # a one-word arena ("study", "bar") only as "the study":
+                    alias(arena, a)                     # "to study" is no place
                 alias("the " + arena, a)
                 m = re.match(r"(\w+) (\w+)'s (.+)", arena)  # "Ann Example's room": "Ann's room"
                 if m:
@@ -273,45 +277,58 @@ def _month(word: str) -> int:
 
 
 def find_day(text: str, now: dt.datetime) -> dt.date | None:
-    """The day ``text`` names, resolved against ``now``; None when it names none (or an impossible one)."""
-    today = now.date()
-    try:
-        m = _ISO.search(text)
+    """The day ``text`` names, resolved against ``now``; None when it names none (or an impossible one).
+
+    Which words name a day is found here (an ISO date, "February 14th, 2023", "14 March", "today",
+    "tonight", "tomorrow", "the day after tomorrow", "(next) Tuesday", "the 15th"); what day they
+    mean is :func:`day_of`'s (the ``dateparser`` library's) answer."""
+    for pattern in (_ISO, _DATE_MD, _DATE_DM, _RELATIVE, _WEEKDAY, _ORDINAL):
+        m = pattern.search(text)
         if m:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = _DATE_MD.search(text)
-        if m:
-            return _dated(int(m.group(3)) if m.group(3) else None, _month(m.group(1)), int(m.group(2)), today)
-        m = _DATE_DM.search(text)
-        if m:
-            return _dated(int(m.group(3)) if m.group(3) else None, _month(m.group(2)), int(m.group(1)), today)
-    except ValueError:
-        return None
-    m = _RELATIVE.search(text)
-    if m:
-        w = m.group(1).lower()
-        return today + dt.timedelta(days=2 if w.startswith("the day after") else 1 if w == "tomorrow" else 0)
-    m = _WEEKDAY.search(text)
-    if m:
-        ahead = (WEEKDAYS.index(m.group(2).lower()) - today.weekday()) % 7
-        if (m.group(1) or "").strip().lower() == "next" and ahead == 0:
-            ahead = 7
-        return today + dt.timedelta(days=ahead)
-    m = _ORDINAL.search(text)
-    if m:
-        day = int(m.group(1))
-        try:
-            d = today.replace(day=day)
-        except ValueError:
-            return None
-        if d < today:  # the 3rd, said on the 20th: next month's
-            y, mo = (today.year + (today.month == 12), today.month % 12 + 1)
-            try:
-                d = dt.date(y, mo, day)
-            except ValueError:
-                return None
-        return d
+            return day_of(m.group(0), now)
     return None
+
+
+def day_of(words: str, now: dt.datetime) -> dt.date | None:
+    """The day a phrase names ("tomorrow", "next Tuesday", "February 14th, 2023", "the 15th"), read by
+    ``dateparser`` relative to ``now``, preferring the days ahead — an event is told before it
+    happens. Two readings are the conversation's, not the library's: a weekday that is today
+    ("on Monday", said on a Monday) is today unless "next" is said, and a date without a year up
+    to a month past is this year's (the library would move it to next year). This is the one
+    place the rules' event reader resolves days (the interviews' ``cognition/when.py`` resolves
+    times of the past and present with the same library)."""
+    low = " ".join(words.lower().split())
+    today = now.date()
+    m = _WEEKDAY.fullmatch(low)
+    if m and (m.group(1) or "").strip() != "next" and WEEKDAYS.index(m.group(2)) == today.weekday():
+        return today
+    if re.fullmatch(r"this (morning|afternoon|evening)", low):
+        return today
+    low = re.sub(r"^on\s+", "", low)
+    try:
+        got = _dateparser().parse(low, languages=["en"], settings={
+            "RELATIVE_BASE": dt.datetime.combine(today, dt.time(12)), "PREFER_DATES_FROM": "future",
+            "RETURN_AS_TIMEZONE_AWARE": False})
+    except Exception:  # noqa: BLE001 - dateparser raises plain errors on odd input: no day then
+        return None
+    if got is None:
+        return None
+    day = got.date()
+    if not re.search(r"\d{4}", low) and day - today > dt.timedelta(days=300):
+        try:
+            last = day.replace(year=day.year - 1)
+        except ValueError:
+            return day
+        if today - dt.timedelta(days=31) <= last:
+            return last
+    return day
+
+
+@functools.lru_cache(maxsize=1)
+def _dateparser():
+    import dateparser  # imported on first use: a run that reads no words never loads it
+
+    return dateparser
 
 
 def _dated(year: int | None, month: int, day: int, today: dt.date) -> dt.date:
@@ -321,10 +338,10 @@ def _dated(year: int | None, month: int, day: int, today: dt.date) -> dt.date:
     return d if d >= today - dt.timedelta(days=31) else dt.date(today.year + 1, month, day)
 
 
-def event_span(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
-    """(start, end) of the event ``text`` describes: its first clock time, the second when the two
-    make a range ("from 5 to 7", "5-7pm", "between five and seven", "until 7") else
-    :data:`DEFAULT_MINUTES` later; the day as :func:`find_day` reads it."""
+def clock_span(text: str) -> tuple[int, int | None] | None:
+    """(start, end) in minutes since midnight of the first clock time in ``text`` and, when the next
+    makes a range with it ("from 5 to 7", "5-7pm", "between five and seven", "until 7"), its end
+    (past midnight: more than 24 hours' minutes); the end None when not said; None without a time."""
     times = clock_times(text)
     if not times:
         return None
@@ -336,14 +353,29 @@ def event_span(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] |
             end = times[1][2]
         elif re.search(r"\b(to|until|till|and)\b", text[times[1][0]:times[1][1]].lower()):
             end = times[1][2]
+    if end is not None:
+        while end <= start:
+            end += 12 * 60 if end + 12 * 60 > start and not times[1][3] else 24 * 60
+    return start, end
+
+
+def default_day(start: int, now: dt.datetime) -> dt.date:
+    """The day of a time said without one: today when it is still ahead, else tomorrow."""
+    ahead = dt.datetime.combine(now.date(), dt.time()) + dt.timedelta(minutes=start) > now
+    return now.date() if ahead else now.date() + dt.timedelta(days=1)
+
+
+def event_span(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """(start, end) of the event ``text`` describes: :func:`clock_span`, the end
+    :data:`DEFAULT_MINUTES` after the start when not said; the day as :func:`find_day` reads it,
+    else :func:`default_day`."""
+    span = clock_span(text)
+    if span is None:
+        return None
+    start, end = span
     if end is None:
         end = start + DEFAULT_MINUTES
-    while end <= start:
-        end += 12 * 60 if end + 12 * 60 > start and not times[1][3] else 24 * 60
-    day = find_day(text, now)
-    if day is None:
-        day = now.date() if dt.datetime.combine(now.date(), dt.time()) + dt.timedelta(minutes=start) > now \
-            else now.date() + dt.timedelta(days=1)
+    day = find_day(text, now) or default_day(start, now)
     base = dt.datetime.combine(day, dt.time())
     return base + dt.timedelta(minutes=start), base + dt.timedelta(minutes=end)
 
@@ -436,6 +468,14 @@ def _event_in(sentence: str, speaker: str | None, listener: str | None, now: dt.
             "end": span[1].strftime(TIME_FORMAT), "invite": invite}
 
 
+_OWN_NEWS = re.compile(r"(?:(?:is|has|was|will|had)\s+(?:just\s+|finally\s+|been\s+|also\s+)?\w+(?:ing|ed|en)\b|"
+                       r"(?:just\s+)?\w+ed\b|(?:just\s+)?(?:got|won|saw|met|made|went|wrote|bought|found|began|took|"
+                       r"ran|sold|built|lost|left|moved|became|gave|read)\b)", re.I)
+_OWN_TALK = re.compile(r"\b(you|your|yours|keeping busy|not much|doing (?:well|fine|good|great|ok|okay|alright|all right|"
+                       r"pretty \w+|wonderful|fantastic|amazing|awesome|not bad)|thanks|glad|happy|sorry|excited|"
+                       r"looking forward|wondering|hoping|thinking of you|available|free|busy)\b", re.I)
+
+
 def _news_in(sentence: str, speaker: str | None, listener: str | None, now: dt.datetime, gaz: Gazetteer,
              people: Sequence[str]) -> dict | None:
     """News in one sentence: someone (a resident, or the speaker's "I") did or does something."""
@@ -443,7 +483,7 @@ def _news_in(sentence: str, speaker: str | None, listener: str | None, now: dt.d
     if not body or body.endswith("?") or _GREETING.match(body) or _ACCEPT.match(body) or _DECLINE.search(body):
         return None
     person = _people_pattern(people)
-    m = re.match(r"(?P<who>" + person + r"|I|I've|I'm|I'll)\s*(?P<did>.+)$", body)
+    m = re.match(r"(?P<who>" + person + r"|I've|I'm|I'll|I)(?![\w'’])\s*(?P<did>.+)$", body.replace("’", "'"))
     if not m:
         return None
     who_word, did = m.group("who"), _strip(m.group("did"))
@@ -453,8 +493,10 @@ def _news_in(sentence: str, speaker: str | None, listener: str | None, now: dt.d
             did = {"I've": "has", "I'm": "is", "I'll": "will"}[who_word] + " " + did
         elif re.match(r"(am|was|have|had)\b", did):
             did = {"am": "is", "have": "has"}.get(did.split()[0], did.split()[0]) + did[len(did.split()[0]):]
-        # small talk about oneself is not news: "I've been keeping busy"
-        if re.search(r"\b(keeping busy|not much|doing (well|fine|good))\b", did, re.I):
+        # what one says of oneself is news only as something done or under way ("has started a
+        # project", "is writing a paper", "won a prize"), not talk to the listener ("I think you…",
+        # "I'm available…", "I'm so glad…") nor small talk ("I've been keeping busy")
+        if not _OWN_NEWS.match(did) or _OWN_TALK.search(did):
             return None
         who = speaker
     else:
@@ -469,45 +511,38 @@ def _news_in(sentence: str, speaker: str | None, listener: str | None, now: dt.d
 
 
 def answer_of(text: str) -> bool | None:
-    """Whether a reply accepts (True) or declines (False) an invitation, or neither (None)."""
-    if _DECLINE.search(text):
-        return False
-    if _ACCEPT.search(text):
-        return True
-    return None
+    """Whether a reply accepts (True) or declines (False) an invitation, or neither (None; a maybe
+    is neither)."""
+    from smallville.cognition.dialogue import answer_of as said
+
+    return {"accept": True, "decline": False}.get(said(text))
 
 
 def rules_extract(lines: Sequence[tuple[str | None, str]], *, listener: str | None, now: dt.datetime,
-                  gazetteer: Gazetteer, people: Sequence[str]) -> Extracted:
+                  gazetteer: Gazetteer, people: Sequence[str], here: str | None = None) -> Extracted:
     """The facts in ``lines`` — (speaker, text) pairs, in order; the speaker None for a text that is
-    nobody's line (a first memory, a note) — as the rules read them. An answer is a line that
-    follows a line telling of an event, by someone else, and accepts or declines."""
+    nobody's line (a first memory, a note) — read whole (:func:`smallville.cognition.dialogue.read_lines`):
+    each gathering told, once, as its teller first told it with the pieces the conversation
+    gave; news; and the answers (accept or decline — a maybe is none) of the people asked.
+    ``here``: the address where the words were said ("a party here")."""
+    from smallville.cognition.dialogue import read_lines
+
     events: list[dict] = []
     news: list[dict] = []
     answers: list[dict] = []
-    pending: dict[str, dict] = {}  # speaker -> the last event someone else told them of
-    for speaker, text in lines:
-        sents = sentences(text)
-        line_events: list[dict] = []
-        if speaker is not None and speaker in pending:
-            yes = answer_of(text)
-            if yes is not None:
-                answers.append({"who": speaker, "event": pending.pop(speaker)["name"], "accept": yes})
-        for i, s in enumerate(sents):
-            other = listener if speaker != listener else None
-            ctx = " ".join(sents[i + 1:i + 2])
-            ev = _event_in(s, speaker, other, now, gazetteer, people, ctx)
-            if ev is not None:
-                if not any(e["name"] == ev["name"] and e["start"] == ev["start"] for e in events):
-                    events.append({**ev, "told_by": speaker})
-                line_events.append(ev)
-                continue
-            n = _news_in(s, speaker, other, now, gazetteer, people)
-            if n is not None and not any(x["text"] == n["text"] for x in news):
-                news.append({**n, "told_by": speaker})
-        for ev in line_events:
-            for who in _others(lines, speaker):
-                pending[who] = ev
+    for r in read_lines(lines, listener=listener, now=now, gazetteer=gazetteer, people=people, here=here):
+        for ev in r.events:
+            same = next((i for i, e in enumerate(events) if (e["place"], e["start"]) == (ev["place"], ev["start"])
+                         or (e["name"], e["start"]) == (ev["name"], ev["start"])), None)
+            if same is None:
+                events.append(dict(ev))
+            elif events[same]["host"] is None and ev["host"] is not None:
+                events[same] = {**events[same], "host": ev["host"]}
+        for n in r.news:
+            if not any(x["text"] == n["text"] for x in news):
+                news.append(dict(n))
+        if r.answer in ("accept", "decline") and r.speaker is not None:
+            answers.append({"who": r.speaker, "event": r.answer_to, "accept": r.answer == "accept"})
     return Extracted(tuple(events[:MAX_EVENTS]), tuple(news[:MAX_NEWS]), tuple(answers))
 
 
@@ -622,12 +657,15 @@ def _hhmm(text: Any) -> int | None:
 
 
 async def extract(decide, *, me: str, lines: Sequence[tuple[str | None, str]], now: dt.datetime,
-                  gazetteer: Gazetteer, people: Sequence[str], known: Sequence[str] = (), rng=None) -> Extracted:
-    """Decision ``extract_facts`` for ``me`` over ``lines`` (``decide`` is ``ctx.decide``)."""
+                  gazetteer: Gazetteer, people: Sequence[str], known: Sequence[str] = (), rng=None,
+                  here: str | None = None) -> Extracted:
+    """Decision ``extract_facts`` for ``me`` over ``lines`` (``decide`` is ``ctx.decide``); ``here``:
+    where they were said (the rules read "here" as that place)."""
     text = " ".join(t for _, t in lines)
     places = gazetteer.candidates(text, known)
     speakers = list(dict.fromkeys(s for s, _ in lines if s))
     return await decide("extract_facts", variables=variables(me, lines, now, places, people),
-                        rules=lambda: rules_extract(lines, listener=me, now=now, gazetteer=gazetteer, people=people),
+                        rules=lambda: rules_extract(lines, listener=me, now=now, gazetteer=gazetteer, people=people,
+                                                    here=here),
                         parse=lambda value: parse(value, now=now, places=places, people=people, speakers=speakers),
                         rng=rng, schema=schema_for(places, people, speakers, now), max_tokens=EXTRACT_TOKENS)

@@ -283,6 +283,32 @@ def decide_undecided(persona: Persona, events: dict[str, dict], day: dt.date, rn
     return out
 
 
+def commitments(events: dict[str, dict], agent: str, day: dt.date) -> list[dict]:
+    """The events of ``day`` the agent hosts or said yes to, in the order they go into a plan:
+    the ones it goes to first, the ones it hosts last, so that where their hours overlap the
+    event it hosts outranks an invitation it accepted."""
+    return sorted(events_on(events, day), key=lambda ev: (ev.get("host") == agent, ev["start"], ev["name"]))
+
+
+def keeps(blocks: list[dict], agent: str, ev: dict, day: dt.date, after: int = 0, sleep: int | None = None) -> bool:
+    """Whether ``blocks`` keep the agent at the event's place for its whole span (from ``after``,
+    up to ``sleep``), not only at its start minute."""
+    start, end = event_times(ev)
+    s, e = max(minutes_since(day, start), after), minutes_since(day, end)
+    if sleep is not None:
+        e = min(e, sleep)
+    t = s
+    for b in sorted(blocks, key=lambda x: x["start"]):
+        if b["end"] <= t or b["start"] > t:
+            continue
+        if sector(b["place"]) != sector(ev["place"]):
+            return False
+        t = b["end"]
+        if t >= e:
+            return True
+    return t >= e
+
+
 def with_events(blocks: list[dict], agent: str, events: list[dict], day: dt.date, after: int = 0) -> list[dict]:
     for ev in events:
         for b in event_blocks(agent, ev, day):
@@ -321,7 +347,7 @@ def rules_plan(persona: Persona, day: dt.date, offset: int, events: dict[str, di
     wake, sleep = waking_span(persona, offset)
     blocks = [b for b in routine_blocks(persona, offset) if b["end"] > after]
     blocks = [{**b, "start": max(b["start"], after)} for b in blocks]
-    blocks = with_events(blocks, persona.name, events_on(events, day), day, after)
+    blocks = with_events(blocks, persona.name, commitments(events, persona.name, day), day, after)
     return {"day": day.isoformat(), "wake": wake, "sleep": sleep, "blocks": (keep or []) + blocks}
 
 
@@ -460,11 +486,10 @@ def parse_plan(value: Any, persona: Persona, day: dt.date, offset: int, places: 
     clean = fill_gaps(clean, routine_blocks(persona, offset), max(wake, after), sleep)
     if span > 0 and covered < span / 2:
         reasons.append(f"the answer planned {covered} of {span} minutes; the rest follows the routine")
-    # an event the agent committed to (hosts, or said yes to) keeps its place if the model left it out
-    for ev in events_on(events, day):
-        s = minutes_since(day, event_times(ev)[0])
-        if s >= after and not any(b["start"] <= s < b["end"] and sector(b["place"]) == sector(ev["place"])
-                                  for b in clean):
+    # an event the agent committed to (hosts, or said yes to) keeps its whole span if the model left
+    # any of it out; one it hosts goes in last, outranking an invitation for the same hours
+    for ev in commitments(events, persona.name, day):
+        if minutes_since(day, event_times(ev)[1]) > after and not keeps(clean, persona.name, ev, day, after, sleep):
             clean = with_events(clean, persona.name, [ev], day, after)
     routine_objects = {(b.place, b.activity): b.object for b in persona.lifestyle.routine}
     for b in clean:

@@ -270,9 +270,16 @@ class RunReader:
         self.manifest = read_manifest(self.dir)
         try:
             self.con = _connect(self.dir / "run.db", readonly=True)
-            self.meta = {r["key"]: json.loads(r["value"]) for r in self.con.execute("SELECT key, value FROM meta")}
+            rows = list(self.con.execute("SELECT key, value FROM meta"))
         except sqlite3.DatabaseError as e:
             raise RunStoreError(f"{self.dir / 'run.db'}: unreadable ({e})") from None
+        self.meta = {}
+        for r in rows:
+            try:
+                self.meta[r["key"]] = json.loads(r["value"])
+            except (json.JSONDecodeError, TypeError) as e:
+                raise RunStoreError(f"{self.dir / 'run.db'}: meta.{r['key']} is not valid JSON "
+                                    f"({getattr(e, 'msg', e)})") from None
         if self.meta.get("schema_version") != SCHEMA_VERSION:
             raise RunStoreError(f"{self.dir}: run store version {self.meta.get('schema_version')} "
                                 f"is not {SCHEMA_VERSION}")

@@ -107,6 +107,15 @@ class Lifestyle(Strict):
     _clock = field_validator("wake", "sleep", mode="before")(classmethod(lambda cls, v: parse_clock(v)))
 
 
+class InterviewRecord(Strict):
+    """Where a persona made by ``persona from-interview`` came from (docs/SURVEYS.md)."""
+
+    transcript: str = Field(min_length=1)  # the transcript file, relative to the persona file
+    person: str | None = None  # the person's id in reference data (people.csv), if not the name
+    words: int = Field(default=0, ge=0)
+    reflections: dict[str, list[str]] = Field(default_factory=dict)  # expert lens -> insights
+
+
 class Persona(Strict):
     name: str = Field(min_length=1, max_length=80)
     age: int = Field(ge=1, le=120)
@@ -120,6 +129,8 @@ class Persona(Strict):
     favourites: list[str] = Field(default_factory=list)
     relationships: dict[str, str] = Field(default_factory=dict)
     first_memories: list[str | FirstMemory] = Field(default_factory=list)
+    demographics: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    interview: InterviewRecord | None = None
 
     @property
     def memories(self) -> list[FirstMemory]:
@@ -199,7 +210,15 @@ class PerceptionSettings(Strict):
 
 class TrackedFact(Strict):
     name: str = Field(min_length=1)
-    keywords: list[str] = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    meaning: str | None = Field(default=None, min_length=1, description="the fact as a sentence")
+    question: str | None = Field(default=None, min_length=1, description="what analyze --by-interview asks")
+
+    @model_validator(mode="after")
+    def _said(self) -> "TrackedFact":
+        if not self.keywords and not self.meaning:
+            raise ValueError("keywords or meaning: a tracked fact needs one of them")
+        return self
 
 
 class WorldConfig(Strict):
