@@ -188,10 +188,11 @@ class Engine:
         self.pathfinder = Pathfinder(self.map.walkable)
         self.sight = _sight(self.map, world.config.perception.vision_radius)
         self.memory = memory  # cognition.memory.MemoryStreams of every agent, or None (``--ablate memory``)
-        self._objects: list[tuple[str, str, int, int]] | None = None  # objects in use this tick, with their tile
+        self._users: dict[str, tuple] | None = None  # objects in use this tick, by user (see _objects_by_user)
+        # residents attended to (observe, react): the nearest this many in sight; None: everyone in sight
+        self.attention: int | None = world.config.perception.attention_bandwidth
         self.in_tick = False  # True while a step is under way: the state is then half-applied
         self._near = SpatialIndex(self.map.width, self.map.height, cell=max(1, self.sight.radius))
-        self._object_buckets: tuple | None = None
         self._cell_content: dict[tuple[int, int], tuple] = {}  # see _cells
         self._seen_cache: dict[str, tuple] = {}  # resident -> ((x, y, action), cells around, observation)
         self._places: dict[str, tuple[int, int, str]] = {}  # see _visible
@@ -268,29 +269,54 @@ class Engine:
         return out
 
     def observe(self, a: AgentState, tick: int, now: dt.datetime) -> Observation:
-        """What ``a`` sees: residents and objects in use within the vision radius and in line of
-        sight, nearest first (ties by name, then address). Who is near comes from the spatial
-        index (:mod:`smallville.world.spatial`), so the cost follows the crowd around ``a``, not
-        the size of the town."""
+        """What ``a`` sees: the nearest :attr:`attention` residents within the vision radius and in
+        line of sight, nearest first (ties by name), and the objects in use by ``a`` and by them
+        (an object in use is on its user's tile), nearest first (ties by address, then the users'
+        order). Who is near comes from the spatial index (:mod:`smallville.world.spatial`), which
+        stops at the nearest ``attention``, so the cost follows neither the size of the town nor
+        the crowd around ``a``. Where fewer than ``attention`` are in sight, that is everyone in
+        sight and every object in use in sight."""
         talking = self._talking
         r = self.sight.radius
         vis, k_of = self.sight.row(a.x, a.y), self.sight.offset_k  # vis[k_of[dy + r][dx + r]]: can_see
         ax, ay = a.x - r, a.y - r
         index = self._index()
+        agents = self._agents
+        k = self.attention if self.attention is not None else len(agents)
         nearby = []
-        for d, name in index.within(a.x, a.y, r):  # by (distance, name)
-            b = self._agents[name]
-            if b is not a and vis[k_of[b.y - ay][b.x - ax]]:
-                nearby.append(Seen(b.name, b.x, b.y, b.action, d, asleep=b.asleep, talking=b.name in talking))
+        users = self._users if self._users is not None else self._objects_by_user()
         found = []
-        for i, addr, state, x, y in self._objects_near(a.x, a.y):
-            d = abs(x - a.x) + abs(y - a.y)
-            if d <= r and vis[k_of[y - ay][x - ax]]:
-                found.append((d, addr, i, state, x, y))
+        own = users.get(a.name)
+        if own is not None:
+            found.append((0,) + own)
+        for d, name in index.nearest(a.x, a.y, r, k + 1, lambda x, y: vis[k_of[y - ay][x - ax]],
+                                     self.sight.in_view(a.x, a.y)):
+            b = agents[name]
+            if b is a:
+                continue
+            if len(nearby) == k:
+                break
+            nearby.append(Seen(b.name, b.x, b.y, b.action, d, asleep=b.asleep, talking=b.name in talking))
+            used = users.get(name)
+            if used is not None:
+                found.append((d,) + used)
         found.sort()  # (distance, address) and, as before, the users' order for the same address
         seen = [SeenObject(addr, state, x, y, d) for d, addr, _, state, x, y in found]
         return Observation(a.name, tick, now, a.x, a.y, self.map.address_at(a.x, a.y), a.action, tuple(nearby),
                            tuple(seen))
+
+    def _attended(self, a: AgentState, tick: int) -> list[str]:
+        """The names of the residents ``a`` attends to (:meth:`observe`'s ``nearby``: the nearest
+        :attr:`attention` in sight). Positions do not change between perception and the step
+        phase, so what perception observed at this tick is still the answer."""
+        hit = self._seen_cache.get(a.name)
+        if hit is not None and hit[3] == tick and self.in_tick:
+            return [s.name for s in hit[2].nearby]
+        r, k_of = self.sight.radius, self.sight.offset_k
+        vis, ax, ay = self.sight.row(a.x, a.y), a.x - r, a.y - r  # vis[k_of[dy + r][dx + r]]: can_see
+        k = self.attention if self.attention is not None else len(self._agents)
+        return [n for _, n in self._index().nearest(a.x, a.y, r, k + 1, lambda x, y: vis[k_of[y - ay][x - ax]],
+                                                    self.sight.in_view(a.x, a.y)) if n != a.name][:k]
 
     def _index(self) -> SpatialIndex:
         """The spatial index of residents' tiles, up to date. During a tick positions change
@@ -303,29 +329,12 @@ class Engine:
             self._index_stale = False
         return idx
 
-    def _objects_near(self, x: int, y: int) -> list[tuple[int, str, str, int, int]]:
-        """(order, address, state, x, y) of the objects in use within the vision radius's
-        buckets of (x, y); bucketed once per tick."""
-        objects = self._objects if self._objects is not None else self._objects_in_use()
-        if self._object_buckets is None or self._object_buckets[0] is not objects:
-            cell = max(1, self.sight.radius)
-            buckets: dict[tuple[int, int], list] = {}
-            for i, (addr, state, ox, oy) in enumerate(objects):
-                buckets.setdefault((ox // cell, oy // cell), []).append((i, addr, state, ox, oy))
-            self._object_buckets = (objects, cell, buckets)
-        _, cell, buckets = self._object_buckets
-        r = self.sight.radius
-        out = []
-        for by in range((y - r) // cell, (y + r) // cell + 1):
-            for bx in range((x - r) // cell, (x + r) // cell + 1):
-                out.extend(buckets.get((bx, by), ()))
-        return out
-
-    def _objects_in_use(self) -> list[tuple[str, str, int, int]]:
-        """(address, state, x, y) of each object in use: the tile of the agent using it."""
+    def _objects_by_user(self) -> dict[str, tuple[str, int, str, int, int]]:
+        """user -> (address, the user's place in the agents' order, state, x, y) of each object in
+        use: on the tile of the agent using it."""
         st = self.state
-        return [(a.object, st.object_states[a.object], a.x, a.y) for a in st.agents
-                if a.object in st.object_states and not a.path and a.goal == (a.x, a.y)]
+        return {a.name: (a.object, i, st.object_states[a.object], a.x, a.y) for i, a in enumerate(st.agents)
+                if a.object in st.object_states and not a.path and a.goal == (a.x, a.y)}
 
     def _cells(self) -> dict[tuple[int, int], tuple]:
         """What an observer could see in each cell of the vision radius's grid: the residents there
@@ -526,7 +535,7 @@ class Engine:
         self._decisions = decisions = []
         self._started = {}
         events: list[dict] = []
-        self._objects = self._objects_in_use()
+        self._users = self._objects_by_user()
         applied = await self._apply_commands(tick, now, events)
         await self._perceive(tick, now, events)
         await self._conversations(tick, now, events)
@@ -556,7 +565,7 @@ class Engine:
         await self._take_later(tick, now, events)
         decisions.sort(key=lambda d: (d["agent"], d["name"]))
         st.tick = tick
-        self._objects = None
+        self._users = None
         return self._record(self._visible(), events, changes, decisions, applied)
 
     # ------------------------------------------------------------------ commands from outside (the inbox hook)
@@ -639,22 +648,13 @@ class Engine:
         free = [i for i, a in enumerate(awake_) if a.name not in talking]
         if len(awake_) < 2 or not free:
             return
-        index, r, k_of = self._index(), self.sight.radius, self.sight.offset_k
-        order = {a.name: i for i, a in enumerate(awake_)}
         ready = self.policy.may_react  # a cheap gate, so most ticks build no observation
+        agents = self._agents
         cand = []
         for i in free:
             a = awake_[i]
-            vis, ax, ay = self.sight.row(a.x, a.y), a.x - r, a.y - r  # vis[k_of[dy + r][dx + r]]: can_see
-            seen = []
-            for _, n in index.candidates(a.x, a.y, r):
-                j = order.get(n)
-                if j is not None and j != i:
-                    b = awake_[j]
-                    if vis[k_of[b.y - ay][b.x - ax]]:
-                        seen.append(j)
-            seen.sort()
-            if seen and ready(self.residents[a.name], now, [awake_[j].name for j in seen]):
+            seen = [n for n in self._attended(a, tick) if not agents[n].asleep]
+            if seen and ready(self.residents[a.name], now, seen):
                 cand.append(a)
         if not cand:
             return
