@@ -3,8 +3,9 @@
 For each size, a town is generated (``python -m smallville new-town``) into a temporary
 directory and run on the rules baseline (``--llm rules``) with each embedder, each run in a
 fresh subprocess so that its peak memory (peak RSS) is its own. Printed per run: wall time
-(world loading included), milliseconds per resident-tick, peak RSS, run store size, and the
-embedder's own seconds (the ``memory.embeddings`` stats of the run's manifest).
+(world loading included), milliseconds per resident-tick and per resident-hour (wall, and the
+process's CPU time, steadier on a shared machine), peak RSS, run store size, and the embedder's
+own seconds (the ``memory.embeddings`` stats of the run's manifest).
 
 Goals (issue 14): per resident-tick at 1,000 within 2x of that at 25; a 1,000-resident game
 day under 10 minutes on 2 cores with the hashing embedder; peak memory under 4 GB.
@@ -18,9 +19,8 @@ day under 10 minutes on 2 cores with the hashing embedder; peak memory under 4 G
 
 ``--crowd``: N residents on a fixed map, the 25-resident town (``worlds/town.yaml``): copies of
 its 25 personas (each copy named "NAME 2", "NAME 3", ..., same home and routine), so crowds
-form where routines meet — a party or a festival. Printed per run as above, and milliseconds
-per resident-hour (wall, world loading included, over residents x game hours). Goal (issue 22):
-at 250 within 2x of 25 — a resident's cost does not grow with how many others it sees.
+form where routines meet — a party or a festival. Goal (issue 22): per resident-hour at 250
+within 2x of 25 — a resident's cost does not grow with how many others it sees.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def child(argv: list[str]) -> None:
-    """Run ``python -m smallville ARGV`` in this process; print wall seconds and peak RSS as JSON."""
+    """Run ``python -m smallville ARGV`` in this process; print wall and CPU seconds and peak RSS as JSON."""
     sys.path.insert(0, str(ROOT))
     from smallville.cli import main
 
@@ -54,8 +54,9 @@ def child(argv: list[str]) -> None:
     else:
         rc = main(argv)
     wall = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"rc": rc, "wall": wall, "peak_mb": peak_kb / 1024}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss  # KiB on Linux
+    print(json.dumps({"rc": rc, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak_kb / 1024}))
 
 
 def run_child(argv: list[str], profile: str | None = None) -> dict:
@@ -159,7 +160,7 @@ def main() -> None:
         os.makedirs(args.profile, exist_ok=True)
     if not args.index_only:
         print(f"{'residents':>9} {'embedder':>8} {'hours':>5} {'ticks':>6} {'wall s':>8} {'ms/res-tick':>11} "
-              f"{'ms/res-hour':>11} {'peak MB':>8} {'store MB':>8} {'embed s':>8} {'embedded':>8}  map")
+              f"{'ms/res-hour':>11} {'cpu ms/r-h':>10} {'peak MB':>8} {'store MB':>8} {'embed s':>8} {'embedded':>8}  map")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -190,15 +191,17 @@ def main() -> None:
                 emb_stats = manifest.get("memory", {}).get("embeddings", {})
                 ms = r["wall"] * 1000 / (n * ticks)
                 per_hour = r["wall"] * 1000 / (n * hours)
+                cpu_hour = r["cpu"] * 1000 / (n * hours)  # steadier than wall on a shared machine
                 row = {"residents": n, "embedder": emb, "hours": hours, "ticks": ticks, "wall_s": round(r["wall"], 1),
                        "ms_per_resident_tick": round(ms, 3),
-                       "ms_per_resident_hour": round(per_hour, 1), "peak_mb": round(r["peak_mb"]),
+                       "ms_per_resident_hour": round(per_hour, 1), "cpu_ms_per_resident_hour": round(cpu_hour, 1),
+                       "peak_mb": round(r["peak_mb"]),
                        "store_mb": round(dir_size(out) / 1e6, 1), "embed_s": emb_stats.get("model_seconds"),
                        "embedded": emb_stats.get("embedded"), "generate_s": round(gen_s, 1)}
                 rows.append(row)
                 note = " (fewer hours than the others)" if hours != args.hours else ""
                 where = "the town's map" if args.crowd else f"generated in {gen_s:.1f} s"
-                print(f"{n:>9} {emb:>8} {hours:>5g} {ticks:>6} {r['wall']:>8.1f} {ms:>11.3f} {per_hour:>11.1f} "
+                print(f"{n:>9} {emb:>8} {hours:>5g} {ticks:>6} {r['wall']:>8.1f} {ms:>11.3f} {per_hour:>11.1f} {cpu_hour:>10.1f} "
                       f"{r['peak_mb']:>8.0f} {row['store_mb']:>8.1f} {row['embed_s'] or 0:>8.1f} "
                       f"{row['embedded'] or 0:>8}  {where}{note}", flush=True)
                 if emb == "minilm" and hours != args.hours and emb_stats.get("model_seconds") is not None:
@@ -213,7 +216,7 @@ def main() -> None:
         what = "on the town's map" if args.crowd else "generated towns"
         print(f"hashing, {what}: ms per resident-hour at {last['residents']} is "
               f"{last['ms_per_resident_hour'] / first['ms_per_resident_hour']:.2f}x that at {first['residents']} "
-              f"(goal: within 2x)")
+              f"(CPU time: {last['cpu_ms_per_resident_hour'] / first['cpu_ms_per_resident_hour']:.2f}x; goal: within 2x)")
     if rows:
         print(json.dumps(rows))
 

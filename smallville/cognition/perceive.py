@@ -3,7 +3,9 @@
 Events are the agent's own action, other agents' actions and the states of objects in use
 ("the stove … is in use: cooking lunch", "the bed … is being slept in"). Each tick the
 engine hands an awake agent the events within its vision radius (Manhattan distance, as
-the engine's sight); :func:`attend` keeps the nearest ``attention_bandwidth`` of them
+the engine's sight) — of the residents in sight, only the nearest ``attention_bandwidth``
+(attention bounded at the query: see ``Engine.observe``); :func:`attend` keeps the nearest
+``attention_bandwidth`` of those events
 (ties by description) and records only those it has not attended to within the last
 ``retention_minutes``: an event in view stays remembered as seen, so a continuing action is
 recorded once, and again only after it was out of the agent's attention for a whole window.
