@@ -101,7 +101,7 @@ def attend_seen(obs: Observation, recent: dict[str, int], settings: PerceptionSe
 
 def _forget(recent: dict[str, int], tick: int, window: int) -> None:
     """Drop what was last attended to a whole retention window ago."""
-    if recent:
+    if recent and tick - min(recent.values()) >= window:
         for d in [d for d, t in recent.items() if tick - t >= window]:
             del recent[d]
 
