@@ -160,7 +160,8 @@ def main() -> None:
         os.makedirs(args.profile, exist_ok=True)
     if not args.index_only:
         print(f"{'residents':>9} {'embedder':>8} {'hours':>5} {'ticks':>6} {'wall s':>8} {'ms/res-tick':>11} "
-              f"{'ms/res-hour':>11} {'cpu ms/r-h':>10} {'peak MB':>8} {'store MB':>8} {'embed s':>8} {'embedded':>8}  map")
+              f"{'ms/res-hour':>11} {'cpu ms/r-h':>10} {'peak MB':>8} {'store MB':>8} {'embed s':>8} "
+              f"{'embedded':>8}  map")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -201,7 +202,8 @@ def main() -> None:
                 rows.append(row)
                 note = " (fewer hours than the others)" if hours != args.hours else ""
                 where = "the town's map" if args.crowd else f"generated in {gen_s:.1f} s"
-                print(f"{n:>9} {emb:>8} {hours:>5g} {ticks:>6} {r['wall']:>8.1f} {ms:>11.3f} {per_hour:>11.1f} {cpu_hour:>10.1f} "
+                print(f"{n:>9} {emb:>8} {hours:>5g} {ticks:>6} {r['wall']:>8.1f} {ms:>11.3f} {per_hour:>11.1f} "
+                      f"{cpu_hour:>10.1f} "
                       f"{r['peak_mb']:>8.0f} {row['store_mb']:>8.1f} {row['embed_s'] or 0:>8.1f} "
                       f"{row['embedded'] or 0:>8}  {where}{note}", flush=True)
                 if emb == "minilm" and hours != args.hours and emb_stats.get("model_seconds") is not None:
@@ -216,7 +218,8 @@ def main() -> None:
         what = "on the town's map" if args.crowd else "generated towns"
         print(f"hashing, {what}: ms per resident-hour at {last['residents']} is "
               f"{last['ms_per_resident_hour'] / first['ms_per_resident_hour']:.2f}x that at {first['residents']} "
-              f"(CPU time: {last['cpu_ms_per_resident_hour'] / first['cpu_ms_per_resident_hour']:.2f}x; goal: within 2x)")
+              f"(CPU time: {last['cpu_ms_per_resident_hour'] / first['cpu_ms_per_resident_hour']:.2f}x; "
+              f"goal: within 2x)")
     if rows:
         print(json.dumps(rows))
 

@@ -44,7 +44,8 @@ CONFIG = object()  # the world's attention_bandwidth
 
 def engine(world_file: Path, attention=CONFIG, seed: int = 1) -> Engine:
     w = load_world(world_file)
-    e = Engine(w, AgentPolicy.for_world(w), seed, memory=MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64))))
+    memory = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+    e = Engine(w, AgentPolicy.for_world(w), seed, memory=memory)
     if attention is not CONFIG:
         e.attention = attention
     return e

@@ -48,9 +48,9 @@ crowded = st.lists(st.tuples(st.sampled_from([f"r{i}" for i in range(60)]), st.t
 
 
 @settings(max_examples=300, deadline=None)
-@given(cell=st.integers(1, 12), moves=crowded, queries=st.lists(st.tuples(st.tuples(st.integers(0, 14), st.integers(0, 12)),
-                                                                         st.integers(-1, 20), st.integers(0, 12)),
-                                                               min_size=1, max_size=10),
+@given(cell=st.integers(1, 12), moves=crowded,
+       queries=st.lists(st.tuples(st.tuples(st.integers(0, 14), st.integers(0, 12)), st.integers(-1, 20),
+                                  st.integers(0, 12)), min_size=1, max_size=10),
        walls=st.sets(st.tuples(st.integers(0, W - 1), st.integers(0, H - 1)), max_size=60))
 def test_the_nearest_k_are_the_first_k_of_a_brute_force_scan(cell, moves, queries, walls):
     """Crowded (up to 60 residents on 12x10 tiles, several on a tile) or not, with tiles hidden or
@@ -74,7 +74,8 @@ def test_the_nearest_k_are_the_first_k_of_a_brute_force_scan(cell, moves, querie
 
 def test_the_nearest_k_in_a_crowd_break_ties_by_name():
     # 30 on one tile and 30 next to it: the crowd is searched ring by ring
-    index = SpatialIndex.of(10, 10, 8, [(f"a{i:02d}", 5, 5) for i in range(30)] + [(f"b{i:02d}", 5, 6) for i in range(30)])
+    index = SpatialIndex.of(10, 10, 8, [(f"a{i:02d}", 5, 5) for i in range(30)]
+                            + [(f"b{i:02d}", 5, 6) for i in range(30)])
     assert index.nearest(5, 5, 8, 3) == [(0, "a00"), (0, "a01"), (0, "a02")]
     assert index.nearest(5, 6, 8, 3) == [(0, "b00"), (0, "b01"), (0, "b02")]
     assert index.nearest(5, 7, 8, 4) == [(1, "b00"), (1, "b01"), (1, "b02"), (1, "b03")]

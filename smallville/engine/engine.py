@@ -11,8 +11,9 @@ Sight: a resident sees what lies within the vision radius and in line of sight o
 collision layer (:mod:`smallville.world.sight`) — perception, the residents it may react to
 or start a conversation with, and the arenas it learns. Attention is bounded at the query: of
 the residents in sight it attends to the nearest :attr:`Engine.attention` (the world's
-``attention_bandwidth``; :meth:`Engine.observe`), so its cost does not grow with a crowd. Seats: an object holds
-``capacity`` residents at once, each on a tile of its own (:meth:`TileMap.seats`).
+``attention_bandwidth``; :meth:`Engine.observe`), so its cost does not grow with a crowd.
+Seats: an object holds ``capacity`` residents at once, each on a tile of its own
+(:meth:`TileMap.seats`).
 
 Work for later (docs/THROUGHPUT.md): a decision whose outcome is not needed at once (an
 importance rating; the steps of the next stretch of a plan) is started during a tick through
