@@ -123,6 +123,7 @@ def many_runs(args, seed: int | None, k: int) -> int:
             print(proc.stderr[-3000:], file=sys.stderr)
             return 1
         requests = len([r for r in srv.requests if r["fault"] != "refused"])
+        span = request_span(srv.requests, args.latency)
         runs = sorted(Path(tmp, "runs").iterdir())
         digests = []
         for run in runs:
@@ -134,7 +135,11 @@ def many_runs(args, seed: int | None, k: int) -> int:
     par = requests * args.latency / wall
     print(f"{k} runs at once (multiverse --workers {k}, one server): requests {requests}, wall {wall:.1f} s, "
           f"aggregate effective parallelism {par:.2f} against {k} x one run's = {k * par1:.2f} "
-          f"({par / (k * par1):.0%}; on {os.cpu_count()} CPUs)")
+          f"({par / (k * par1):.0%}; on {os.cpu_count()} CPUs; the multiverse's wall includes starting its workers "
+          f"and analysing each run)")
+    spar1, spar = one["requests"] * args.latency / one["span"], requests * args.latency / span
+    print(f"  over the time requests were under way (first sent to last answered): one run {spar1:.2f}, "
+          f"{k} at once {spar:.2f} = {spar / (k * spar1):.0%} of {k} x one run's")
     first = digests[0] if digests else None
     print(f"  runs {len(runs)}; the first seed's digest {'equals' if first == one['digest'] else 'DIFFERS FROM'} "
           f"the run alone")
@@ -160,6 +165,7 @@ def run_once(args, hours: float, latency: float, seed: int | None, keep: str | N
             print(proc.stderr[-3000:], file=sys.stderr)
             return None
         requests = len([r for r in srv.requests if r["fault"] != "refused"])
+        span = request_span(srv.requests, latency)
     reader = RunReader(out)
     try:
         con = reader.con
@@ -179,8 +185,14 @@ def run_once(args, hours: float, latency: float, seed: int | None, keep: str | N
         chain = chain_of(con)
     finally:
         reader.close()
-    return {"chain": chain, "wall": wall, "requests": requests, "last": last, "digest": digest, "usage": usage,
+    return {"chain": chain, "wall": wall, "span": span, "requests": requests, "last": last, "digest": digest, "usage": usage,
             "residents": residents, "by_name": by_name, "retries": retries, "failed": failed, "cached": cached}
+
+
+def request_span(requests: list[dict], latency: float) -> float:
+    """Seconds from the first request's arrival to the last one's answer (at ``latency``)."""
+    at = [r["at"] for r in requests if "at" in r]
+    return max(at) + latency - min(at) if at else float("nan")
 
 
 FOREGROUND = ("react", "converse_turn", "extract_facts", "reflect_questions", "reflect_insights", "next_action")
