@@ -201,6 +201,7 @@ class Engine:
         self._places: dict[str, tuple[int, int, str]] = {}  # see _visible
         self.seen_reused = 0  # observations reused by perception (for tests and profiles)
         self.attended_again = 0  # of those, attended to without building their events (attend_again)
+        self.attended_same = 0  # observations made again, equal to the last tick's: attended to as those
         self._index_stale = True
         # commands from outside the simulation (a whisper, an interview to remember), by the tick whose
         # step applies them first thing: {agent, kind, text, facts, source}; see apply_commands
@@ -398,6 +399,14 @@ class Engine:
                     obs = replace(hit[2], tick=tick, now=now)
                 else:
                     obs = self.observe(a, tick, now)
+                    # the cells around changed, but not what it attends to (in a crowd, someone
+                    # else moved): the same events as it attended to last tick, nothing new
+                    if hit is not None and hit[3] == tick - 1 and hit[4] is recent and hit[0] == (a.x, a.y, a.action) \
+                            and obs.nearby == hit[2].nearby and obs.object_states == hit[2].object_states \
+                            and attend_again(recent, hit[5], tick, settings, seconds):
+                        cache[a.name] = (hit[0], around, obs, tick, recent, hit[5])
+                        self.attended_same += 1
+                        continue
                 new, seen = attend_seen(obs, recent, settings, seconds)
                 cache[a.name] = ((a.x, a.y, a.action), around, obs, tick, recent, seen)
                 if new:
