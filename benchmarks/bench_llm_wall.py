@@ -15,7 +15,12 @@ ratings, conversations of 3–6 lines…), every answer valid — a town-like wo
 
     PYTHONPATH=$PWD python benchmarks/bench_llm_wall.py [--hours 2] [--latency 0.5] [--world worlds/town.yaml]
                                                         [--answers plausible|sample|valid] [--keep DIR]
-                                                        [--seeds 1,2,3] [--no-day]
+                                                        [--seeds 1,2,3] [--no-day] [--multiverse K]
+
+``--multiverse K``: many runs, one server. One run (the first seed) is timed alone, then
+``multiverse --runs K --workers K --llm openai`` (seeds from the first seed on) against one
+loopback server: the aggregate effective parallelism (all runs' requests × latency / the
+multiverse's wall, its analyses and worker start-up included) against K times one run's.
 
 Decisions and tokens per resident per game day are counted twice: over the timed hours scaled to
 a day (a morning is busier than a day's average), and over a whole game day at latency 0 (what a
@@ -59,8 +64,12 @@ def main() -> int:
     ap.add_argument("--seeds", default="", help="comma-separated seeds: one timed run each (default: the world's)")
     ap.add_argument("--no-day", action="store_true", help="skip the whole game day at latency 0 (decisions and "
                                                            "tokens per resident per game day)")
+    ap.add_argument("--multiverse", type=int, default=0, metavar="K",
+                    help="only: one run alone, then K runs at once (multiverse --workers K) against one server")
     args = ap.parse_args()
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()] or [args.seed]
+    if args.multiverse:
+        return many_runs(args, seeds[0], args.multiverse)
     walls = []
     for seed in seeds:
         r = run_once(args, args.hours, args.latency, seed, args.keep if len(seeds) == 1 else None)
@@ -88,6 +97,55 @@ def main() -> int:
     return 0
 
 
+def many_runs(args, seed: int | None, k: int) -> int:
+    """One run alone, then ``k`` runs at once as a multiverse, each against one loopback server."""
+    one = run_once(args, args.hours, args.latency, seed, None)
+    if one is None:
+        return 1
+    par1 = one["requests"] * args.latency / one["wall"]
+    print(f"one run: {Path(args.world).name}, {args.hours:g} game hours, seed {'world' if seed is None else seed}, "
+          f"latency {args.latency:g} s: requests {one['requests']}, wall {one['wall']:.1f} s, effective parallelism "
+          f"{par1:.2f}", flush=True)
+    refuse = ("json_schema",) if args.answers == "valid" else ()
+    answer = plausible if args.answers == "plausible" else None
+    with tempfile.TemporaryDirectory() as tmp, LoopbackServer(latency_s=args.latency, refuse=refuse, answer=answer,
+                                                              prefix_cache=True) as srv:
+        env = {**os.environ, "SMALLVILLE_LLM_BASE_URL": srv.base_url, "OPENAI_API_KEY": "sk-loopback",
+               "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        cmd = [sys.executable, "-m", "smallville", "multiverse", args.world, "--runs", str(k), "--workers", str(k),
+               "--llm", "openai", "--embedder", "hashing", "--hours", str(args.hours), "--out", tmp, "--quiet"]
+        if seed is not None:
+            cmd += ["--seed-base", str(seed)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        requests = len([r for r in srv.requests if r["fault"] != "refused"])
+        span = request_span(srv.requests, args.latency)
+        runs = sorted(Path(tmp, "runs").iterdir())
+        digests = []
+        for run in runs:
+            reader = RunReader(run)
+            try:
+                digests.append(reader.tick_info(reader.last_tick())["digest"])
+            finally:
+                reader.close()
+    par = requests * args.latency / wall
+    print(f"{k} runs at once (multiverse --workers {k}, one server): requests {requests}, wall {wall:.1f} s, "
+          f"aggregate effective parallelism {par:.2f} against {k} x one run's = {k * par1:.2f} "
+          f"({par / (k * par1):.0%}; on {os.cpu_count()} CPUs; the multiverse's wall includes starting its workers "
+          f"and analysing each run)")
+    spar1, spar = one["requests"] * args.latency / one["span"], requests * args.latency / span
+    print(f"  over the time requests were under way (first sent to last answered): one run {spar1:.2f}, "
+          f"{k} at once {spar:.2f} = {spar / (k * spar1):.0%} of {k} x one run's")
+    first = digests[0] if digests else None
+    print(f"  runs {len(runs)}; the first seed's digest {'equals' if first == one['digest'] else 'DIFFERS FROM'} "
+          f"the run alone")
+    return 0 if first == one["digest"] else 1
+
+
 def run_once(args, hours: float, latency: float, seed: int | None, keep: str | None) -> dict | None:
     tmp = tempfile.TemporaryDirectory()
     out = Path(keep) if keep else Path(tmp.name) / "run"
@@ -107,6 +165,7 @@ def run_once(args, hours: float, latency: float, seed: int | None, keep: str | N
             print(proc.stderr[-3000:], file=sys.stderr)
             return None
         requests = len([r for r in srv.requests if r["fault"] != "refused"])
+        span = request_span(srv.requests, latency)
     reader = RunReader(out)
     try:
         con = reader.con
@@ -126,8 +185,14 @@ def run_once(args, hours: float, latency: float, seed: int | None, keep: str | N
         chain = chain_of(con)
     finally:
         reader.close()
-    return {"chain": chain, "wall": wall, "requests": requests, "last": last, "digest": digest, "usage": usage,
+    return {"chain": chain, "wall": wall, "span": span, "requests": requests, "last": last, "digest": digest, "usage": usage,
             "residents": residents, "by_name": by_name, "retries": retries, "failed": failed, "cached": cached}
+
+
+def request_span(requests: list[dict], latency: float) -> float:
+    """Seconds from the first request's arrival to the last one's answer (at ``latency``)."""
+    at = [r["at"] for r in requests if "at" in r]
+    return max(at) + latency - min(at) if at else float("nan")
 
 
 FOREGROUND = ("react", "converse_turn", "extract_facts", "reflect_questions", "reflect_insights", "next_action")

@@ -379,3 +379,10 @@ def test_the_perceived_digest_text_is_canonical_json():
     assert e._perceived_json(recent) == canonical(recent)
     assert e._perceived_json(recent) == canonical(recent)  # from the made JSON this time
     assert e._perceived_json({}) == canonical({})
+    for _ in range(2):  # a resident's sorted descriptions are kept while they are the same ones
+        assert e._perceived_json(recent, "Ann") == canonical(recent)
+    recent["a new one"] = 5
+    recent[""] = 8
+    assert e._perceived_json(recent, "Ann") == canonical(recent)
+    del recent["ann is idle"]
+    assert e._perceived_json(recent, "Ann") == canonical(recent)

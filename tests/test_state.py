@@ -195,6 +195,19 @@ def test_sight_is_symmetric_and_blocked_by_walls():
     assert not s.can_see(1, 1, 6, 1)  # the bedroom wall
 
 
+def test_in_view_lists_the_visible_tiles_nearest_first():
+    w = load_world(TINY)
+    s = Sight(w.map.walkable, 3)
+    for ay in range(w.map.height):
+        for ax in range(w.map.width):
+            view = s.in_view(ax, ay)
+            want = {(abs(bx - ax) + abs(by - ay), bx - ax, by - ay) for by in range(w.map.height)
+                    for bx in range(w.map.width) if s.can_see(ax, ay, bx, by)}
+            assert set(view) == want and len(view) == len(want)
+            assert [d for d, _, _ in view] == sorted(d for d, _, _ in view)
+    assert s.in_view(1, 1) is s.in_view(1, 1)  # made once
+
+
 def test_residents_on_either_side_of_a_wall_do_not_perceive_each_other():
     e = engine()
     ann, bob = e.state.agent("Ann Example"), e.state.agent("Bob Example")

@@ -3,7 +3,9 @@
 Events are the agent's own action, other agents' actions and the states of objects in use
 ("the stove … is in use: cooking lunch", "the bed … is being slept in"). Each tick the
 engine hands an awake agent the events within its vision radius (Manhattan distance, as
-the engine's sight); :func:`attend` keeps the nearest ``attention_bandwidth`` of them
+the engine's sight) — of the residents in sight, only the nearest ``attention_bandwidth``
+(attention bounded at the query: see ``Engine.observe``); :func:`attend` keeps the nearest
+``attention_bandwidth`` of those events
 (ties by description) and records only those it has not attended to within the last
 ``retention_minutes``: an event in view stays remembered as seen, so a continuing action is
 recorded once, and again only after it was out of the agent's attention for a whole window.
@@ -99,7 +101,7 @@ def attend_seen(obs: Observation, recent: dict[str, int], settings: PerceptionSe
 
 def _forget(recent: dict[str, int], tick: int, window: int) -> None:
     """Drop what was last attended to a whole retention window ago."""
-    if recent:
+    if recent and tick - min(recent.values()) >= window:
         for d in [d for d, t in recent.items() if tick - t >= window]:
             del recent[d]
 

@@ -9,8 +9,11 @@ cognition only through the declared :class:`~smallville.cognition.interface.Poli
 
 Sight: a resident sees what lies within the vision radius and in line of sight on the
 collision layer (:mod:`smallville.world.sight`) — perception, the residents it may react to
-or start a conversation with, and the arenas it learns. Seats: an object holds
-``capacity`` residents at once, each on a tile of its own (:meth:`TileMap.seats`).
+or start a conversation with, and the arenas it learns. Attention is bounded at the query: of
+the residents in sight it attends to the nearest :attr:`Engine.attention` (the world's
+``attention_bandwidth``; :meth:`Engine.observe`), so its cost does not grow with a crowd.
+Seats: an object holds ``capacity`` residents at once, each on a tile of its own
+(:meth:`TileMap.seats`).
 
 Work for later (docs/THROUGHPUT.md): a decision whose outcome is not needed at once (an
 importance rating; the steps of the next stretch of a plan) is started during a tick through
@@ -188,15 +191,17 @@ class Engine:
         self.pathfinder = Pathfinder(self.map.walkable)
         self.sight = _sight(self.map, world.config.perception.vision_radius)
         self.memory = memory  # cognition.memory.MemoryStreams of every agent, or None (``--ablate memory``)
-        self._objects: list[tuple[str, str, int, int]] | None = None  # objects in use this tick, with their tile
+        self._users: dict[str, tuple] | None = None  # objects in use this tick, by user (see _objects_by_user)
+        # residents attended to (observe, react): the nearest this many in sight; None: everyone in sight
+        self.attention: int | None = world.config.perception.attention_bandwidth
         self.in_tick = False  # True while a step is under way: the state is then half-applied
         self._near = SpatialIndex(self.map.width, self.map.height, cell=max(1, self.sight.radius))
-        self._object_buckets: tuple | None = None
         self._cell_content: dict[tuple[int, int], tuple] = {}  # see _cells
         self._seen_cache: dict[str, tuple] = {}  # resident -> ((x, y, action), cells around, observation)
         self._places: dict[str, tuple[int, int, str]] = {}  # see _visible
         self.seen_reused = 0  # observations reused by perception (for tests and profiles)
         self.attended_again = 0  # of those, attended to without building their events (attend_again)
+        self.attended_same = 0  # observations made again, equal to the last tick's: attended to as those
         self._index_stale = True
         # commands from outside the simulation (a whisper, an interview to remember), by the tick whose
         # step applies them first thing: {agent, kind, text, facts, source}; see apply_commands
@@ -268,29 +273,54 @@ class Engine:
         return out
 
     def observe(self, a: AgentState, tick: int, now: dt.datetime) -> Observation:
-        """What ``a`` sees: residents and objects in use within the vision radius and in line of
-        sight, nearest first (ties by name, then address). Who is near comes from the spatial
-        index (:mod:`smallville.world.spatial`), so the cost follows the crowd around ``a``, not
-        the size of the town."""
+        """What ``a`` sees: the nearest :attr:`attention` residents within the vision radius and in
+        line of sight, nearest first (ties by name), and the objects in use by ``a`` and by them
+        (an object in use is on its user's tile), nearest first (ties by address, then the users'
+        order). Who is near comes from the spatial index (:mod:`smallville.world.spatial`), which
+        stops at the nearest ``attention``, so the cost follows neither the size of the town nor
+        the crowd around ``a``. Where fewer than ``attention`` are in sight, that is everyone in
+        sight and every object in use in sight."""
         talking = self._talking
         r = self.sight.radius
         vis, k_of = self.sight.row(a.x, a.y), self.sight.offset_k  # vis[k_of[dy + r][dx + r]]: can_see
         ax, ay = a.x - r, a.y - r
         index = self._index()
+        agents = self._agents
+        k = self.attention if self.attention is not None else len(agents)
         nearby = []
-        for d, name in index.within(a.x, a.y, r):  # by (distance, name)
-            b = self._agents[name]
-            if b is not a and vis[k_of[b.y - ay][b.x - ax]]:
-                nearby.append(Seen(b.name, b.x, b.y, b.action, d, asleep=b.asleep, talking=b.name in talking))
+        users = self._users if self._users is not None else self._objects_by_user()
         found = []
-        for i, addr, state, x, y in self._objects_near(a.x, a.y):
-            d = abs(x - a.x) + abs(y - a.y)
-            if d <= r and vis[k_of[y - ay][x - ax]]:
-                found.append((d, addr, i, state, x, y))
+        own = users.get(a.name)
+        if own is not None:
+            found.append((0,) + own)
+        for d, name in index.nearest(a.x, a.y, r, k + 1, lambda x, y: vis[k_of[y - ay][x - ax]],
+                                     self.sight.in_view(a.x, a.y)):
+            b = agents[name]
+            if b is a:
+                continue
+            if len(nearby) == k:
+                break
+            nearby.append(Seen(b.name, b.x, b.y, b.action, d, asleep=b.asleep, talking=b.name in talking))
+            used = users.get(name)
+            if used is not None:
+                found.append((d,) + used)
         found.sort()  # (distance, address) and, as before, the users' order for the same address
         seen = [SeenObject(addr, state, x, y, d) for d, addr, _, state, x, y in found]
         return Observation(a.name, tick, now, a.x, a.y, self.map.address_at(a.x, a.y), a.action, tuple(nearby),
                            tuple(seen))
+
+    def _attended(self, a: AgentState, tick: int) -> list[str]:
+        """The names of the residents ``a`` attends to (:meth:`observe`'s ``nearby``: the nearest
+        :attr:`attention` in sight). Positions do not change between perception and the step
+        phase, so what perception observed at this tick is still the answer."""
+        hit = self._seen_cache.get(a.name)
+        if hit is not None and hit[3] == tick and self.in_tick:
+            return [s.name for s in hit[2].nearby]
+        r, k_of = self.sight.radius, self.sight.offset_k
+        vis, ax, ay = self.sight.row(a.x, a.y), a.x - r, a.y - r  # vis[k_of[dy + r][dx + r]]: can_see
+        k = self.attention if self.attention is not None else len(self._agents)
+        return [n for _, n in self._index().nearest(a.x, a.y, r, k + 1, lambda x, y: vis[k_of[y - ay][x - ax]],
+                                                    self.sight.in_view(a.x, a.y)) if n != a.name][:k]
 
     def _index(self) -> SpatialIndex:
         """The spatial index of residents' tiles, up to date. During a tick positions change
@@ -303,29 +333,12 @@ class Engine:
             self._index_stale = False
         return idx
 
-    def _objects_near(self, x: int, y: int) -> list[tuple[int, str, str, int, int]]:
-        """(order, address, state, x, y) of the objects in use within the vision radius's
-        buckets of (x, y); bucketed once per tick."""
-        objects = self._objects if self._objects is not None else self._objects_in_use()
-        if self._object_buckets is None or self._object_buckets[0] is not objects:
-            cell = max(1, self.sight.radius)
-            buckets: dict[tuple[int, int], list] = {}
-            for i, (addr, state, ox, oy) in enumerate(objects):
-                buckets.setdefault((ox // cell, oy // cell), []).append((i, addr, state, ox, oy))
-            self._object_buckets = (objects, cell, buckets)
-        _, cell, buckets = self._object_buckets
-        r = self.sight.radius
-        out = []
-        for by in range((y - r) // cell, (y + r) // cell + 1):
-            for bx in range((x - r) // cell, (x + r) // cell + 1):
-                out.extend(buckets.get((bx, by), ()))
-        return out
-
-    def _objects_in_use(self) -> list[tuple[str, str, int, int]]:
-        """(address, state, x, y) of each object in use: the tile of the agent using it."""
+    def _objects_by_user(self) -> dict[str, tuple[str, int, str, int, int]]:
+        """user -> (address, the user's place in the agents' order, state, x, y) of each object in
+        use: on the tile of the agent using it."""
         st = self.state
-        return [(a.object, st.object_states[a.object], a.x, a.y) for a in st.agents
-                if a.object in st.object_states and not a.path and a.goal == (a.x, a.y)]
+        return {a.name: (a.object, i, st.object_states[a.object], a.x, a.y) for i, a in enumerate(st.agents)
+                if a.object in st.object_states and not a.path and a.goal == (a.x, a.y)}
 
     def _cells(self) -> dict[tuple[int, int], tuple]:
         """What an observer could see in each cell of the vision radius's grid: the residents there
@@ -386,6 +399,14 @@ class Engine:
                     obs = replace(hit[2], tick=tick, now=now)
                 else:
                     obs = self.observe(a, tick, now)
+                    # the cells around changed, but not what it attends to (in a crowd, someone
+                    # else moved): the same events as it attended to last tick, nothing new
+                    if hit is not None and hit[3] == tick - 1 and hit[4] is recent and hit[0] == (a.x, a.y, a.action) \
+                            and obs.nearby == hit[2].nearby and obs.object_states == hit[2].object_states \
+                            and attend_again(recent, hit[5], tick, settings, seconds):
+                        cache[a.name] = (hit[0], around, obs, tick, recent, hit[5])
+                        self.attended_same += 1
+                        continue
                 new, seen = attend_seen(obs, recent, settings, seconds)
                 cache[a.name] = ((a.x, a.y, a.action), around, obs, tick, recent, seen)
                 if new:
@@ -526,7 +547,7 @@ class Engine:
         self._decisions = decisions = []
         self._started = {}
         events: list[dict] = []
-        self._objects = self._objects_in_use()
+        self._users = self._objects_by_user()
         applied = await self._apply_commands(tick, now, events)
         await self._perceive(tick, now, events)
         await self._conversations(tick, now, events)
@@ -556,7 +577,7 @@ class Engine:
         await self._take_later(tick, now, events)
         decisions.sort(key=lambda d: (d["agent"], d["name"]))
         st.tick = tick
-        self._objects = None
+        self._users = None
         return self._record(self._visible(), events, changes, decisions, applied)
 
     # ------------------------------------------------------------------ commands from outside (the inbox hook)
@@ -639,22 +660,13 @@ class Engine:
         free = [i for i, a in enumerate(awake_) if a.name not in talking]
         if len(awake_) < 2 or not free:
             return
-        index, r, k_of = self._index(), self.sight.radius, self.sight.offset_k
-        order = {a.name: i for i, a in enumerate(awake_)}
         ready = self.policy.may_react  # a cheap gate, so most ticks build no observation
+        agents = self._agents
         cand = []
         for i in free:
             a = awake_[i]
-            vis, ax, ay = self.sight.row(a.x, a.y), a.x - r, a.y - r  # vis[k_of[dy + r][dx + r]]: can_see
-            seen = []
-            for _, n in index.candidates(a.x, a.y, r):
-                j = order.get(n)
-                if j is not None and j != i:
-                    b = awake_[j]
-                    if vis[k_of[b.y - ay][b.x - ax]]:
-                        seen.append(j)
-            seen.sort()
-            if seen and ready(self.residents[a.name], now, [awake_[j].name for j in seen]):
+            seen = [n for n in self._attended(a, tick) if not agents[n].asleep]
+            if seen and ready(self.residents[a.name], now, seen):
                 cand.append(a)
         if not cand:
             return
@@ -798,20 +810,28 @@ class Engine:
         self._json_hidden: dict[str, tuple] = {}
         self._json_talked: tuple[dict, str] = ({}, "[]")
         self._json_keys: dict[str, str] = {}  # a description's JSON (see _perceived_json)
+        self._perceived_sorted: dict[str, tuple[set[str], list[tuple[str, str]]]] = {}  # see _perceived_json
 
-    def _perceived_json(self, recent: dict[str, int]) -> bytes:
+    def _perceived_json(self, recent: dict[str, int], name: str | None = None) -> bytes:
         """:func:`canonical` of a resident's ``perceived`` (description -> tick), from each
-        description's JSON made once (the same bytes, twice as fast)."""
+        description's JSON made once (the same bytes, twice as fast); with the resident's
+        ``name``, its descriptions stay sorted while they are the same ones (most ticks)."""
         keys = self._json_keys
         if len(keys) > 200_000:  # descriptions long gone: start again
             keys.clear()
-        parts = []
-        for d in sorted(recent):
-            kj = keys.get(d)
-            if kj is None:
-                kj = keys[d] = json.dumps(d, ensure_ascii=False)
-            parts.append(f"{kj}:{recent[d]}")
-        return ("{" + ",".join(parts) + "}").encode()
+            self._perceived_sorted.clear()
+        hit = self._perceived_sorted.get(name) if name is not None else None
+        if hit is None or hit[0] != recent.keys():
+            pairs = []
+            for d in sorted(recent):
+                kj = keys.get(d)
+                if kj is None:
+                    kj = keys[d] = json.dumps(d, ensure_ascii=False)
+                pairs.append((d, kj))
+            hit = (set(recent), pairs)
+            if name is not None:
+                self._perceived_sorted[name] = hit
+        return ("{" + ",".join([f"{kj}:{recent[d]}" for d, kj in hit[1]]) + "}").encode()
 
     def _state_digest(self, memory_delta: Any) -> bytes:
         """blake2b of everything the visible rows do not show: each agent's hidden state, the
@@ -821,7 +841,7 @@ class Engine:
             mind = self.residents[name].to_dict(copy=False)  # written out at once: no deep copy
             self._mind_digest[name] = _blake(canonical({k: v for k, v in mind.items() if k != "perceived"}))
         for name in self._perceived_dirty:
-            self._perceived_digest[name] = _blake(self._perceived_json(self.residents[name].perceived))
+            self._perceived_digest[name] = _blake(self._perceived_json(self.residents[name].perceived, name))
         self._dirty, self._perceived_dirty = set(), set()
         if self._rng_dirty:
             self._rng_digest = _blake(canonical(rng_to_state(self.rng)))

@@ -92,7 +92,7 @@ class LoopbackServer:
         self.answer = answer
         self.echo_auth = echo_auth
         self.model = model
-        self.requests: list[dict] = []  # {"body", "headers", "fault"}
+        self.requests: list[dict] = []  # {"body", "headers", "fault", "at" (time.monotonic() on arrival)}
         self.in_flight = 0  # requests being answered now (past the refusal check)
         self.peak_in_flight = 0  # the most at once
         self._counter = itertools.count()
@@ -170,7 +170,7 @@ class LoopbackServer:
                            f"'json_object' (got {rf.get('type')!r})")
                     return self._send(500, json.dumps({"error": {"message": msg}}).encode())
                 fault = server.faults(i)
-                server.requests.append({"body": body, "headers": headers, "fault": fault})
+                server.requests.append({"body": body, "headers": headers, "fault": fault, "at": time.monotonic()})
                 wait = server.latency_s(i) if callable(server.latency_s) else server.latency_s
                 with server._lock:
                     server.in_flight += 1

@@ -64,12 +64,29 @@ class Sight:
             both[:, :, k] |= back[r + dy:r + dy + h, r + dx:r + dx + w]
         self.visible = both
         self.offset_k: list[list[int]] = self._index.tolist()  # [dy + r][dx + r] -> k, as plain lists
+        dist = np.abs(self.offset_dx) + np.abs(self.offset_dy)
+        self._nearest_first = np.argsort(dist, kind="stable")  # offsets by distance
+        self._dist = dist
+        self._views: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
 
     def row(self, x: int, y: int) -> bytes:
         """What (x, y) sees, for many lookups: ``row(x, y)[offset_k[dy + r][dx + r]]`` is 1 when
         the tile at offset (dx, dy), within the radius, is visible from (x, y) — :meth:`can_see`
         without its per-call cost."""
         return self.visible[y, x].tobytes()
+
+    def in_view(self, x: int, y: int) -> tuple[tuple[int, int, int], ...]:
+        """(distance, dx, dy) of every tile visible from (x, y), the tile itself included, nearest
+        first (for :meth:`SpatialIndex.nearest <smallville.world.spatial.SpatialIndex.nearest>`);
+        made once per tile (the last 50,000 tiles asked about are kept)."""
+        view = self._views.get((x, y))
+        if view is None:
+            ks = self._nearest_first[self.visible[y, x][self._nearest_first]]
+            view = tuple(zip(self._dist[ks].tolist(), self.offset_dx[ks].tolist(), self.offset_dy[ks].tolist()))
+            if len(self._views) >= 50_000:
+                self._views.clear()
+            self._views[(x, y)] = view
+        return view
 
     def can_see(self, ax: int, ay: int, bx: int, by: int) -> bool:
         """Whether (bx, by) is within the radius of (ax, ay) and not hidden by a wall."""

@@ -5,6 +5,8 @@
     index.near(5, 5, 8)                           # -> ["Ann", ...] sorted by name
     index.within(5, 5, 8)                         # -> [(3, "Ann"), ...] by (distance, name)
     index.candidates(5, 5, 8)                     # -> the same pairs, unordered
+    index.nearest(5, 5, 8, k=3)                   # -> the first 3 pairs of within(5, 5, 8)
+    index.nearest(5, 5, 8, k=3, keep=lambda x, y: ...)  # -> the first 3 on tiles ``keep`` accepts
     index.remove("Ann")
 
 Distances are Manhattan (|dx| + |dy|), the engine's sight; a query with radius ``r`` returns
@@ -15,11 +17,22 @@ The map is cut into square buckets of ``cell`` tiles; a query looks only at the 
 radius reaches, so with ``cell`` equal to the vision radius it touches at most 3×3 buckets
 and costs about the residents in them, not the whole town. :meth:`move` is O(1). Positions
 are plain integers; the index holds no other state and is rebuilt from positions at will.
+
+The nearest ``k`` (:meth:`nearest`, attention bounded at the query): where the buckets around
+the tile hold few residents, they are filtered and sorted as above; in a crowd, the tiles within
+the radius are visited ring by ring (distance 0, 1, 2, …) and the search stops at the first ring
+that brings the count to ``k``, so its cost follows ``k`` and the radius, not the crowd. Both ways
+give the first ``k`` of the full answer in (distance, name) order, ties at the k-th distance
+broken by name, exactly as a sort of everyone would.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
+
+# :meth:`SpatialIndex.nearest` visits tiles ring by ring once the buckets it would scan hold more
+# than this many residents per one asked for (a crowd), and scans the buckets otherwise
+RINGS_FROM = 4
 
 
 class SpatialIndex:
@@ -31,6 +44,8 @@ class SpatialIndex:
         self._pos: dict[str, tuple[int, int]] = {}
         self._buckets: dict[tuple[int, int], dict[str, tuple[int, int]]] = {}  # bucket -> {name: tile}
         self._spans: dict[tuple[int, int, int, int], tuple[tuple[int, int], ...]] = {}  # see _keys
+        self._tiles: dict[int, list[str]] = {}  # tile number (y * width + x) -> names on it
+        self._rings: dict[int, tuple[tuple[int, int, int], ...]] = {}  # radius -> (distance, dx, dy) nearest first
 
     @classmethod
     def of(cls, width: int, height: int, cell: int, positions: Iterable[tuple[str, int, int]]) -> "SpatialIndex":
@@ -58,8 +73,18 @@ class SpatialIndex:
                 del bucket[name]
                 if not bucket:
                     del self._buckets[okey]
+            self._off_tile(name, old)
         self._buckets.setdefault(key, {})[name] = (x, y)
+        self._tiles.setdefault(y * self.width + x, []).append(name)
         self._pos[name] = (x, y)
+
+    def _off_tile(self, name: str, tile: tuple[int, int]) -> None:
+        key = tile[1] * self.width + tile[0]
+        on = self._tiles[key]
+        if len(on) == 1:
+            del self._tiles[key]
+        else:
+            on.remove(name)
 
     def remove(self, name: str) -> None:
         """Forget ``name`` (no error if it is not there)."""
@@ -70,6 +95,7 @@ class SpatialIndex:
             del bucket[name]
             if not bucket:
                 del self._buckets[okey]
+            self._off_tile(name, old)
 
     def position(self, name: str) -> tuple[int, int] | None:
         return self._pos.get(name)
@@ -118,4 +144,61 @@ class SpatialIndex:
         """(distance, name) of everyone within ``r`` of (x, y), nearest first, ties by name."""
         out = self.candidates(x, y, r)
         out.sort()
+        return out
+
+    def nearest(self, x: int, y: int, r: int, k: int, keep: Callable[[int, int], bool] | None = None,
+                view: Sequence[tuple[int, int, int]] | None = None) -> list[tuple[int, str]]:
+        """The first ``k`` of :meth:`within` (nearest first, ties by name) among the residents on
+        tiles ``keep(tx, ty)`` accepts (all when None): attention bounded at the query. Its cost
+        does not grow with the crowd around (x, y) (see the module doc).
+
+        ``view``, when given, lists exactly the tiles within ``r`` that ``keep`` accepts, as
+        (distance, dx, dy) nearest first (e.g. :meth:`Sight.in_view
+        <smallville.world.sight.Sight.in_view>`): a crowd is then searched over those tiles only."""
+        if r < 0 or k < 1:
+            return []
+        get = self._buckets.get
+        crowd = 0
+        for key in self._keys(x, y, r):
+            bucket = get(key)
+            if bucket:
+                crowd += len(bucket)
+        if crowd <= RINGS_FROM * k:
+            out = self.candidates(x, y, r)
+            if keep is not None:
+                pos = self._pos
+                out = [(d, n) for d, n in out if keep(*pos[n])]
+            out.sort()
+            return out[:k]
+        if view is None:
+            view = self._rings.get(r)
+            if view is None:
+                view = self._rings[r] = tuple((d, dx, dy) for d in range(r + 1) for dy in range(-d, d + 1)
+                                              for dx in sorted({d - abs(dy), abs(dy) - d}))
+        else:
+            keep = None  # the view holds only tiles it accepts
+        tiles = self._tiles.get
+        w, h = self.width, self.height
+        inside = x - r >= 0 and y - r >= 0 and x + r < w and y + r < h  # no tile number wraps round a row
+        base = y * w + x
+        out: list[tuple[int, str]] = []
+        found: list[str] = []
+        ring = 0
+        for d, dx, dy in view:
+            if d != ring:  # a ring done: take its residents by name
+                if found:
+                    found.sort()
+                    out += [(ring, n) for n in found[:k - len(out)]]
+                    if len(out) >= k:
+                        return out
+                    found = []
+                if d > r:
+                    break
+                ring = d
+            on = tiles(base + dy * w + dx)
+            if on and (inside or (0 <= x + dx < w and 0 <= y + dy < h)) and (keep is None or keep(x + dx, y + dy)):
+                found += on
+        if found:
+            found.sort()
+            out += [(ring, n) for n in found[:k - len(out)]]
         return out
