@@ -50,6 +50,7 @@ import numpy as np
 from smallville.analysis import diffusion, network
 from smallville.analysis.events import event_facts, cluster, describe
 from smallville.analysis.source import Fact, RunData
+from smallville.world.clock import month
 
 DEFINITION = ("an answer says the resident knows when a memory it drew on holds the fact, the event's facts or "
               "the person's name, or (drawing on none) its words name it without a denial; an edge joins two "
@@ -73,7 +74,7 @@ def denies(text: str) -> bool:
 
 def _event_when(start: str) -> str:
     t = dt.datetime.strptime(start, "%Y-%m-%d %H:%M")
-    return f"{t:%B} {t.day} at {t:%H:%M}"
+    return f"{month(t)} {t.day} at {t:%H:%M}"
 
 
 def plan(data: RunData, events: list[dict]) -> list[dict]:
