@@ -43,7 +43,7 @@ from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.recall import KEEP, Answer, Known, Moment, _asks_secret, plan_blocks
 from smallville.cognition.speech import _lower, _where
 from smallville.cognition.understand import Understanding, understand
-from smallville.world.clock import long_date, weekday
+from smallville.world.clock import long_date, month, weekday
 
 __all__ = ["ANSWERS", "KEEP", "Answer", "Moment", "answer", "category", "plan_blocks", "rules_answer", "variables"]
 ANSWER_TOKENS = 300
@@ -104,19 +104,19 @@ def variables(m: Moment, question: str, retrieved: Sequence[Any], u: Understandi
     u = u or read(m, question)
     secret = privacy.private_ids(m.nodes)
     blocks = plan_blocks(m.plan)
-    plan_text = "\n".join(f"- {b['start_at']:%a %H:%M}-{b['end_at']:%H:%M} {b['activity']} @ {b['place']}"
+    plan_text = "\n".join(f"- {_day_clock(b['start_at'])}-{b['end_at']:%H:%M} {b['activity']} @ {b['place']}"
                           for b in blocks) or "- no plan yet"
     thoughts = [n for n in m.nodes if n.kind == "thought" and n.depth > 0][-3:]
 
     def line(n: Any) -> str:
         t = m.time_of(n.created)
-        when = f"[{t:%a %H:%M}] " if t is not None else ""
+        when = f"[{_day_clock(t)}] " if t is not None else ""
         return f"- {n.id}: {when}{n.description}" + (privacy.MARK if n.id in secret else "")
 
     reading = [f"intent: {u.intent} ({u.category})"]
     if u.when is not None:
-        reading.append(f"time asked about: {u.when.start:%a %b %d %H:%M}" +
-                       ("" if u.when.point else f" to {u.when.end:%a %H:%M}") + f' ("{u.when.words}")')
+        reading.append(f"time asked about: {weekday(u.when.start)[:3]} {month(u.when.start)[:3]} {u.when.start:%d %H:%M}" +
+                       ("" if u.when.point else f" to {_day_clock(u.when.end)}") + f' ("{u.when.words}")')
     if u.person:
         rel = m.persona.relationships.get(u.person)
         reading.append(f"person asked about: {u.person}" + (f" — {privacy.marked(rel)}" if rel else ""))
@@ -163,3 +163,8 @@ async def answer(decide: Callable[..., Awaitable[Any]], m: Moment, question: str
                        parse=lambda value: parse(value, {n.id for n in m.nodes}), rng=rng,
                        max_tokens=ANSWER_TOKENS)
     return Answer(out.text, out.memory_ids, u.category, {**out.extra, "intent": u.intent})
+
+
+def _day_clock(t: dt.datetime) -> str:
+    """'Mon 14:05', with the clock's English day names (not the locale's)."""
+    return f"{weekday(t)[:3]} {t:%H:%M}"
