@@ -23,7 +23,7 @@ import yaml
 
 from smallville.cognition.decisions import Decider
 from smallville.cognition.importance import rules_importance
-from smallville.cognition.interview import content_words
+from smallville.cognition.understand import content_words
 from smallville.errors import ConfigError, SmallvilleError
 from smallville.people import summarize as S
 from smallville.people.transcript import memory_texts, read_transcript

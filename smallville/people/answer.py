@@ -50,7 +50,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from smallville.cognition.decisions import InvalidAnswer
-from smallville.cognition.interview import content_words
+from smallville.cognition.understand import content_words
 from smallville.people.instrument import Arm, Instrument, Item, default_value
 
 BATCH = 10  # items per model request

@@ -30,7 +30,7 @@ import numpy as np
 
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.embedding import HashingEmbedder
-from smallville.cognition.interview import content_words
+from smallville.cognition.understand import content_words
 from smallville.people.transcript import Transcript, chunks, topic
 
 SUMMARY_WORDS = 150  # words of the person's quoted in a rules summary
