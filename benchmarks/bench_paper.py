@@ -4,7 +4,7 @@ interval over the seeds (``smallville.analysis.stats``), beside the paper's.
 
     python benchmarks/bench_paper.py --seeds 1,2,3,4,5                 # rules, hashing embedder
     python benchmarks/bench_paper.py --seeds 1,2,3 --world worlds/town_no_party.yaml
-    python benchmarks/bench_paper.py --out /tmp/paper --keep          # keep the runs
+    python benchmarks/bench_paper.py --out /tmp/paper                 # keep the runs there
 
 Prints a Markdown table. Nothing here is tuned to the paper's figures: they are set beside ours.
 """
