@@ -1,22 +1,22 @@
 """Reading a conversation whole: the rules side of ``extract_facts`` (:func:`read_lines`).
 
-A conversation tells of a gathering in pieces: "I wanted to remind you about the party at the
+A conversation tells of a gathering in pieces: "I wanted to remind you about the dinner at the
 cafe tomorrow. … It starts at 5pm." — the place in one sentence, the time two sentences later, a
-"there", "then" or "the party" in the next turn. The reader keeps the gatherings spoken of so
+"there", "then" or "the dinner" in the next turn. The reader keeps the gatherings spoken of so
 far as *frames* (name, host, place, day, start, end) and fills them sentence by sentence:
 
 - a sentence names a gathering by what is done with it — hosted, planned, held, scheduled,
-  invited to, reminded of, attended, joined, looked forward to ("I'm planning a party",
-  "invite Klaus to her party", "will be held at", "remind you about the X at Y") — or by a back
-  reference to one already spoken of ("the party", "tomorrow's party", "it starts at 5pm");
+  invited to, reminded of, attended, joined, looked forward to ("I'm planning a dinner",
+  "invite Ann to her dinner", "will be held at", "remind you about the X at Y") — or by a back
+  reference to one already spoken of ("the dinner", "tomorrow's dinner", "it starts at 5pm");
 - a request or proposal to come ("come to the cafe at 4pm to help", "could you arrive…", "how
   about meeting at the cafe?", "I'll see you tomorrow at 1 pm at the cafe", "join us") is a
   meeting of its own unless its time is a known gathering's; its host is who asked;
 - the pieces come from the sentence ("here": where the conversation is held, when the caller
   says), else the frame spoken of, else the conversation so far (its last place, its last day);
   a frame is told once it has a place and a clock time;
-- the host: "I'm hosting / my / our / join us" is the speaker, "her / his / <name>'s party" the
-  person named before, "your party" the listener; "the party" says none.
+- the host: "I'm hosting / my / our / join us" is the speaker, "her / his / <name>'s dinner" the
+  person named before, "your dinner" the listener; "the dinner" says none.
 
 A line that tells a frame (or restates a told one: its time, day or place, "see you there") is
 read as telling it; the events a conversation carries are the told frames, each once.
@@ -35,8 +35,8 @@ corpus (tests/data/dialogue_real.yaml) the structure — a time, a place or a sp
 and one of these acts — is what separates "come at 4:30pm" from "open the cafe at 8:00 am".
 Measured (2026-12-04): MiniLM similarity to 13 prototype sentences that propose or announce a
 gathering against 12 that do not, per sentence, flags the 19 event lines of the real corpus but
-also 59–67 others (line precision 22–29 % at margins 0–0.05; 18/63 at 0.1) — it hears "the
-party" in every thank-you — and loading it took 32 s on the shared development machine; the
+also 59–67 others (line precision 22–29 % at margins 0–0.05; 18/63 at 0.1) — it hears a
+gathering in every thank-you — and loading it took 32 s on the shared development machine; the
 structure reads 19/19 at precision 19/19.
 """
 
@@ -138,7 +138,7 @@ class Frame:
     is more than a day's minutes)."""
 
     name: str
-    head: str | None  # the word a back reference uses ("party"); None for a meeting named by its purpose
+    head: str | None  # the word a back reference uses ("dinner"); None for a meeting named by its purpose
     host: str | None = None
     place: str | None = None
     day: dt.date | None = None
@@ -249,7 +249,7 @@ class _Reader:
             if same is not None and not (same.head and re.search(r"\b" + same.head + r"\b", body, re.I)
                                          or _COME.search(body) or there or _ACCEPT.search(body)
                                          or _YES.search(body) or re.search(r"\b(it|that)\b", body, re.I)):
-                same = None  # "I have a class at 5pm": the same hour, not the party
+                same = None  # "I have a class at 5pm": the same hour, not the dinner
             if same is not None and not (np and np[0] is not same and np[0].start is None):
                 f = same
             elif _COME.search(body) and not (np and self._object_of_come(body, np[1])) and \
@@ -362,7 +362,7 @@ class _Reader:
 
     @staticmethod
     def _object_of_come(body: str, name: str) -> bool:
-        """Whether the gathering is what one comes to ("come to the party at 5", "join us for lunch")."""
+        """Whether the gathering is what one comes to ("come to the dinner at 5", "join us for lunch")."""
         return bool(re.search(r"\b(come|coming|join(?: us| me)?|attend\w*|see you|be there|go|going)\s+(?:to|for|at)?\s*"
                               r"(?:\w+\s+){0,2}" + re.escape(name.split()[0]), body, re.I))
 
@@ -380,11 +380,11 @@ class _Reader:
             head = self._head(name)
             before = body[:m.start()]
             if _BEFORE.search(before[-12:]) and self._known(name) is not None:
-                continue  # "before the party starts": the party is the frame of reference, not the subject
+                continue  # "before the dinner starts": the dinner is the frame of reference, not the subject
             known = self._known(name)
             if known is None and not (_HOLD.search(body) or _ASK.search(body)):
                 continue
-            f = self._frame(name, head)  # the one spoken of ("the party"), or another ("a birthday party")
+            f = self._frame(name, head)  # the one spoken of ("the dinner"), or another ("a birthday dinner")
             if f.host is None:
                 f.host = self._owner(m, before)
             return f, name
@@ -401,7 +401,7 @@ class _Reader:
     def _owner(self, m: re.Match, before: str) -> str | None:
         det = (m.group("det") or "").lower()
         hm = _HOSTING.search(before)
-        if hm:  # "I'm throwing a party", "Tom is having a dinner"
+        if hm:  # "I'm throwing a dinner", "Tom is having a picnic"
             return X.resolve_person(hm.group("who"), self.people, self._speaker, self._other)
         if m.group("owner"):
             return X.resolve_person(m.group("owner"), self.people)
@@ -503,7 +503,7 @@ def answer_of(text: str, asked: bool = True) -> str | None:
 def read_lines(lines: Sequence[tuple[str | None, str]], *, listener: str | None, now: dt.datetime,
                gazetteer: X.Gazetteer, people: Sequence[str], here: str | None = None) -> list[LineReading]:
     """Each line's reading, in order, with what the lines before it said (see the module doc).
-    ``here``: the address where the words are said (a conversation's place), for "a party here"."""
+    ``here``: the address where the words are said (a conversation's place), for "a dinner here"."""
     speakers = list(dict.fromkeys(s for s, _ in lines if s is not None))
     if listener is not None and listener not in speakers:
         speakers.append(listener)

@@ -524,7 +524,7 @@ def rules_extract(lines: Sequence[tuple[str | None, str]], *, listener: str | No
     nobody's line (a first memory, a note) — read whole (:func:`smallville.cognition.dialogue.read_lines`):
     each gathering told, once, as its teller first told it with the pieces the conversation
     gave; news; and the answers (accept or decline — a maybe is none) of the people asked.
-    ``here``: the address where the words were said ("a party here")."""
+    ``here``: the address where the words were said ("a dinner here")."""
     from smallville.cognition.dialogue import read_lines
 
     events: list[dict] = []
