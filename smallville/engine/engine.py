@@ -62,6 +62,7 @@ CHECKPOINT_VERSION = 4  # of Snapshot.to_dict; 1 was the untyped state before Re
 # 3 had the run's one random sequence
 LATER_SECONDS = 600  # game time from the start of work for later to its outcome, at most
 BARRIER_SECONDS = 3600  # at every multiple of this game time nothing is under way (the runner checkpoints there)
+LEAD_SECONDS = 900  # stepping ahead, no resident goes further than this past the last tick recorded
 # decisions taken by work for later are recorded with its outcome, not at the tick they happened to finish
 _LATER_DECISIONS: contextvars.ContextVar[list | None] = contextvars.ContextVar("later_decisions", default=None)
 
@@ -687,8 +688,9 @@ class Engine:
         lock-step one: the same world + seed + answers give the same run at any latency and
         arrival order, and the same as :meth:`step` tick by tick. Each tick's record and digest
         are written once every resident has passed it. Nobody passes a barrier (the hourly
-        checkpoints) before everyone has reached it; a stop (``on_tick`` True) lets the residents
-        behind catch up with the furthest, and stops there."""
+        checkpoints) before everyone has reached it, nor goes more than ``LEAD_SECONDS`` past the
+        last tick recorded; a stop (``on_tick`` True) lets the residents behind catch up with the
+        furthest (at most that far on), and stops there."""
         running: dict[asyncio.Future, list[str]] = {}
         busy: set[str] = set()
         cap = until_tick
@@ -707,7 +709,8 @@ class Engine:
                     self.in_tick = True
                 if low >= cap:
                     break
-                limit = min(cap, -(-(self.state.tick + 1) // self.barrier) * self.barrier)
+                limit = min(cap, -(-(self.state.tick + 1) // self.barrier) * self.barrier,
+                            self.state.tick + max(1, self.clock.ticks_in(LEAD_SECONDS)))
                 for group, tick in self._ready(limit, busy):
                     agents = [self.state.agents[i] for i in group]
                     names = {a.name for a in agents}
@@ -735,8 +738,14 @@ class Engine:
         self.in_tick = False
 
     def _ready(self, limit: int, busy: set[str]) -> list[tuple[list[int], int]]:
-        """The groups that may step now (as indices into the agents, and the tick they stand at):
-        see :meth:`_run_ahead`."""
+        """The groups that may step now (as indices into the agents, and the tick they stand at).
+
+        A group at tick ``t`` is a connected set of residents at ``t`` within the vision radius of
+        one another (and both sides of every conversation). It may step while every resident
+        ``j`` behind it (at an earlier tick) stays further from each member than the vision
+        radius plus the tiles ``j`` could walk by the end of ``t``: none before the first step
+        ``first[j]`` at which it could leave its tile (see :meth:`_first_moves`), one a step
+        after. A resident in a step under way counts as one tile nearer (it may have walked)."""
         agents = self.state.agents
         n = len(agents)
         at = self._at
@@ -747,11 +756,13 @@ class Engine:
         xs = np.fromiter((a.x for a in agents), dtype=np.int64, count=n)
         ys = np.fromiter((a.y for a in agents), dtype=np.int64, count=n)
         dist = np.abs(xs[:, None] - xs[None, :]) + np.abs(ys[:, None] - ys[None, :])
+        dist -= (~idle)[:, None].astype(np.int64) + (~idle)[None, :]  # (a step under way may have walked)
         reach = self.sight.radius
         near = (dist <= reach) & (ts[:, None] == ts[None, :])
         for c in self.state.conversations:
             i, j = self._order[c["a"]], self._order[c["b"]]
             near[i, j] = near[j, i] = True
+        first = self._first_moves(ts, dist, idle)
         count, labels = connected_components(csr_matrix(near), directed=False)
         out = []
         for comp in range(count):
@@ -760,10 +771,48 @@ class Engine:
             if t >= limit or not idle[members].all() or (ts[members] != t).any():
                 continue
             behind = np.flatnonzero(ts < t)
-            if behind.size and not (dist[np.ix_(members, behind)].min(axis=0) > reach + (t - ts[behind])).all():
-                continue
+            if behind.size:
+                walk = np.maximum(0, t - first[behind] + 1)  # tiles each could walk by the end of t
+                if not (dist[np.ix_(members, behind)].min(axis=0) > reach + walk).all():
+                    continue
             out.append((members.tolist(), t))
         return out
+
+    def _first_moves(self, ts: np.ndarray, dist: np.ndarray, idle: np.ndarray) -> np.ndarray:
+        """For each resident, a step before which it surely stays on its tile (a lower bound of
+        the first step at whose end it may stand elsewhere). A resident walking, talking or in a
+        step under way may move at once; otherwise it moves when its action ends (where it decides
+        again), when a command from outside reaches it, or — awake — when it reacts to someone in
+        sight: not before anyone could come within the vision radius (someone's first move plus
+        the tiles between them beyond the radius). Asleep, it reacts to no one."""
+        agents = self.state.agents
+        n = len(agents)
+        talking = self._talking
+        soon = np.fromiter((bool(a.path) or a.name in talking for a in agents), dtype=bool, count=n) | ~idle
+        asleep = np.fromiter((a.asleep for a in agents), dtype=bool, count=n)
+        ends = np.fromiter((a.action_end for a in agents), dtype=np.int64, count=n)
+        commands = np.full(n, np.iinfo(np.int64).max // 4, dtype=np.int64)
+        for tick, cmds in self.schedule.items():
+            for c in cmds:
+                i = self._order.get(c["agent"])
+                if i is not None and tick > ts[i]:
+                    commands[i] = min(commands[i], tick)
+        base = np.maximum(ts + 1, np.minimum(ends, commands))
+        awake = ~asleep & ~soon
+        # sound from the start (the awake at once), each round sounder
+        first = np.where(soon, ts + 1 - (~idle), np.where(asleep, base, ts + 1))
+        reach = self.sight.radius
+        if not awake.any():
+            return first
+        other = ~np.eye(n, dtype=bool)
+        for _ in range(3):  # each round a sounder bound on when someone could come into sight
+            seen_at = np.where(dist <= reach, ts[:, None] + 1, first[None, :] + dist - reach)
+            react = np.where(other, seen_at, np.iinfo(np.int64).max // 4).min(axis=1)
+            better = np.where(awake, np.maximum(ts + 1, np.minimum(base, react)), first)
+            if (better == first).all():
+                break
+            first = better
+        return first
 
     # ------------------------------------------------------------------ commands from outside (the inbox hook)
     def add_command(self, cmd: dict, tick: int | None = None) -> int:
