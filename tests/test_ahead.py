@@ -64,16 +64,11 @@ def town(stepping, delay, ticks, seed=1):
     return recs, engine, lm, spread
 
 
-@pytest.fixture(scope="module")
-def runs():
-    rng = random.Random(7)
-    lock = town("lockstep", lambda: 0.0, 240)
-    ahead = town("ahead", lambda: rng.uniform(0.0, 0.08), 240)
-    return lock, ahead
-
-
-def test_stepping_ahead_is_the_lockstep_run_at_any_latency(runs):
-    (lock, _, lm1, _), (ahead, engine, lm2, spread) = runs
+@pytest.mark.parametrize("seed", [1, 4])
+def test_stepping_ahead_is_the_lockstep_run_at_any_latency(seed):
+    rng = random.Random(seed)
+    lock, _, lm1, _ = town("lockstep", lambda: 0.0, 240, seed=seed)
+    ahead, engine, lm2, spread = town("ahead", lambda: rng.uniform(0.0, 0.08), 240, seed=seed)
     assert [r[0] for r in ahead] == list(range(1, 241))  # every tick recorded once, in order
     assert ahead == lock  # digests, events, decisions and rows of every tick
     assert lm1.sent == lm2.sent > 50
@@ -108,32 +103,46 @@ def test_a_stop_lets_the_others_catch_up_and_the_snapshot_is_whole():
     assert full[-1][1] == engine.state.digest
 
 
+def open_row(walkable, length):
+    """(x0, y) of ``length`` walkable tiles in a row (a street)."""
+    for y in range(walkable.shape[0]):
+        run = 0
+        for x in range(walkable.shape[1]):
+            run = run + 1 if walkable[y, x] else 0
+            if run == length:
+                return x - length + 1, y
+    raise AssertionError("no open row")
+
+
 def test_the_window_keeps_residents_in_sight_of_each_other_together():
     """Residents within the vision radius of one another at one tick step as one group; a resident
-    behind keeps the others away by its radius plus what it could walk."""
+    behind keeps the others away by its radius plus what it could walk — not while it surely
+    stays put (no one in its sight, its action going on)."""
     w = load_world(TOWN)
     engine = Engine(w, AgentPolicy.for_world(w), 1, stepping="ahead")
-    a, b, c = engine.state.agents[:3]
     r = engine.vision
+    x0, y = open_row(engine.map.walkable, 2 * r + 12)
+    fx, fy = open_row(engine.map.walkable[::-1], 1)  # far away, asleep: everyone else
+    fy = engine.map.walkable.shape[0] - 1 - fy
     for x in engine.state.agents:
-        x.x, x.y, x.path, x.asleep, x.action_end = 5, 5, [], False, 10_000
-    # three far apart, everyone else stacked on one tile far from all three
-    a.x, a.y = 60, 40
-    b.x, b.y = 60 + r, 40  # within sight of a
-    c.x, c.y = 20, 60
-    groups = {tuple(sorted(g)): t for g, t in engine._ready(100, set())}
-    assert (0, 1) in groups  # a and b together
-    assert (2,) in groups
-    # c is behind: a and b may not step while c could walk into their sight by then
+        x.x, x.y, x.path, x.asleep, x.action_end = fx, fy, [], True, 10_000
+    a, b, c = engine.state.agents[:3]
+    for x in (a, b, c):
+        x.asleep = False
+    c.x, c.y = x0, y
+    a.x, a.y = x0 + r + 6, y  # six tiles beyond c's sight, along a street
+    b.x, b.y = a.x + 2, y  # within sight of a
+    groups = {tuple(sorted(g)) for g, _ in engine._ready(100, set())}
+    assert (0, 1) in groups and (2,) in groups  # a and b together, c alone
+    # c is 8 ticks behind and walking: it could be in their sight by then, so they wait for it
+    engine._at = {n: 3 for n in engine._at}
     engine._at[c.name] = -5
-    engine._at[a.name] = engine._at[b.name] = 3
-    near = abs(c.x - a.x) + abs(c.y - a.y)
-    assert near > r
-    c.x, c.y = a.x - r - 5, a.y  # 5 tiles beyond a's sight, 8 ticks behind: it could be there
-    c.path = [(c.x + 1, c.y)]  # (walking)
+    c.path = [(c.x + 1, c.y)]
     assert (0, 1) not in {tuple(sorted(g)) for g, _ in engine._ready(100, set())}
-    c.path, c.action_end = [], 10_000  # sitting it out with no one in its sight: it stays put
-    engine._at = {n: (-5 if n == c.name else 3) for n in engine._at}
-    for x in engine.state.agents[3:]:
-        x.x, x.y, x.asleep = 5, 5, True
+    # sitting with no one in its sight and its action going on, it stays put: they go on
+    c.path = []
+    assert (0, 1) in {tuple(sorted(g)) for g, _ in engine._ready(100, set())}
+    # 3 ticks behind and walking, it could not reach their sight in time: they go on
+    engine._at[c.name] = 0
+    c.path = [(c.x + 1, c.y)]
     assert (0, 1) in {tuple(sorted(g)) for g, _ in engine._ready(100, set())}

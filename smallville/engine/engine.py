@@ -42,7 +42,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from smallville.cognition.decisions import Decider
 from smallville.cognition.interface import (Action, ConversationView, DecisionContext, Later, Line, Observation,
@@ -207,8 +207,7 @@ class _Pending:
 # the decisions of a step (a contextvar: groups stepping ahead run concurrently)
 _STEP_DECISIONS: contextvars.ContextVar[list | None] = contextvars.ContextVar("step_decisions", default=None)
 STEPPINGS = ("auto", "lockstep", "ahead")
-import os as _os
-_DEBUG = bool(_os.environ.get("SMALLVILLE_DEBUG_AHEAD"))
+
 
 
 class Engine:
@@ -659,17 +658,20 @@ class Engine:
                                                 for a in deciding])
                 for a, act in zip(deciding, actions):
                     s.events += self._apply(a, act, s)
-            # move one tile; spatial memory grows with the arenas an agent sees on its way; a resident
-            # reaching a seat someone already holds takes another (it could not see them when it chose)
+            # move one tile; spatial memory grows with the arenas an agent sees on its way; a resident a
+            # step from a seat someone already holds takes another (it could not see them when it chose)
             for a in s.agents:
                 if a.path:
+                    seat = a.path[0]
+                    if len(a.path) == 1 and a.object and seat == a.goal and any(
+                            b is not a and b.object and not b.path and b.goal == seat and (b.x, b.y) == seat
+                            for b in s.agents):
+                        s.events += self._reseat(a, s)
+                        if not a.path:
+                            continue
                     a.x, a.y = a.path.pop(0)
                     self._index_stale = True
                     s.events += self._learn_places(a)
-                    if not a.path and a.object and a.goal == (a.x, a.y) and any(
-                            b is not a and b.object and not b.path and b.goal == a.goal and b.x == a.x and b.y == a.y
-                            for b in s.agents):
-                        s.events += self._reseat(a, s)
             await self._take_later(s)
         finally:
             _STEP_DECISIONS.reset(token)
@@ -693,6 +695,7 @@ class Engine:
         furthest (at most that far on), and stops there."""
         running: dict[asyncio.Future, list[str]] = {}
         busy: set[str] = set()
+
         cap = until_tick
         stopping = False
         at = self._at
@@ -720,11 +723,6 @@ class Engine:
                     self.groups_stepped += 1
                 if not running:
                     raise RuntimeError(f"stepping ahead: nobody can step at tick {low}")  # (cannot happen)
-                if _DEBUG:
-                    import sys, time as _t
-                    ts = sorted(at.values())
-                    print(f"{_t.perf_counter():.3f} rec {self.state.tick} lo {ts[0]} med {ts[len(ts)//2]} hi {ts[-1]} "
-                          f"run {len(running)} groups {[len(g) for g in running.values()]}", file=sys.stderr)
                 done, _ = await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     busy -= set(running.pop(task))
@@ -773,46 +771,120 @@ class Engine:
             behind = np.flatnonzero(ts < t)
             if behind.size:
                 walk = np.maximum(0, t - first[behind] + 1)  # tiles each could walk by the end of t
-                if not (dist[np.ix_(members, behind)].min(axis=0) > reach + walk).all():
+                ok = dist[np.ix_(members, behind)].min(axis=0) > reach + walk
+                for x in np.flatnonzero(~ok):  # near as the crow flies: as one walks (walls between)?
+                    j = agents[int(behind[x])]
+                    ok[x] = all(self._walk_to_sight(j, agents[int(i)]) > walk[x] for i in members)
+                if not ok.all():
                     continue
             out.append((members.tolist(), t))
         return out
 
+    def _walk_to_sight(self, j: AgentState, i: AgentState) -> float:
+        """The fewest steps ``j`` needs to walk from its tile to a tile within the vision radius
+        of ``i``'s (inf beyond what stepping ahead could need), over the walkable tiles."""
+        field = self._walks.get((j.x, j.y))
+        if field is None:
+            if self._walk_graph is None:
+                self._walk_graph = _walk_graph(self.map.walkable)
+            if len(self._walks) > 512:
+                self._walks.clear()
+            w = self.map.width
+            limit = max(1, self.clock.ticks_in(LEAD_SECONDS)) + 2
+            field = self._walks[(j.x, j.y)] = dijkstra(self._walk_graph, indices=j.y * w + j.x, limit=limit,
+                                                       unweighted=True).reshape(self.map.height, w)
+        dx, dy = self.sight.offset_dx, self.sight.offset_dy  # the tiles within the radius
+        xs, ys = i.x + dx, i.y + dy
+        inside = (xs >= 0) & (ys >= 0) & (xs < self.map.width) & (ys < self.map.height)
+        return float(field[ys[inside], xs[inside]].min())
+
     def _first_moves(self, ts: np.ndarray, dist: np.ndarray, idle: np.ndarray) -> np.ndarray:
         """For each resident, a step before which it surely stays on its tile (a lower bound of
-        the first step at whose end it may stand elsewhere). A resident walking, talking or in a
-        step under way may move at once; otherwise it moves when its action ends (where it decides
-        again), when a command from outside reaches it, or — awake — when it reacts to someone in
-        sight: not before anyone could come within the vision radius (someone's first move plus
-        the tiles between them beyond the radius). Asleep, it reacts to no one."""
+        the first step at whose end it may stand elsewhere).
+
+        A resident in a step under way is judged as it stands (its step moves it only as the
+        same rules say: its reaction, its decision once its action ends, a conversation's end),
+        counting one tile nearer to others (it may have walked already; see :meth:`_ready`).
+        Walking, it may move at once. Talking, it moves once the
+        conversation is over: a line, then a line's time, at the soonest. Otherwise it moves when
+        its action ends (where it decides again), when a command from outside reaches it, or —
+        awake — when it reacts: not before its policy could react to someone in sight
+        (:meth:`Policy.react_after`) nor before anyone could come into sight (someone's first
+        move plus the tiles between them beyond the radius); or when someone starts talking with
+        it (then a line and a line's time). Asleep, it reacts to no one and no one talks to it."""
         agents = self.state.agents
         n = len(agents)
-        talking = self._talking
-        soon = np.fromiter((bool(a.path) or a.name in talking for a in agents), dtype=bool, count=n) | ~idle
+        big = np.iinfo(np.int64).max // 4
+        conv_of = {}
+        for c in self.state.conversations:
+            conv_of[c["a"]] = conv_of[c["b"]] = c
+        line = max(1, self.clock.ticks_in(LINE_SECONDS))
+        approach = self.clock.ticks_in(APPROACH_SECONDS)
         asleep = np.fromiter((a.asleep for a in agents), dtype=bool, count=n)
         ends = np.fromiter((a.action_end for a in agents), dtype=np.int64, count=n)
-        commands = np.full(n, np.iinfo(np.int64).max // 4, dtype=np.int64)
+        commands = np.full(n, big, dtype=np.int64)
         for tick, cmds in self.schedule.items():
             for c in cmds:
                 i = self._order.get(c["agent"])
                 if i is not None and tick > ts[i]:
                     commands[i] = min(commands[i], tick)
         base = np.maximum(ts + 1, np.minimum(ends, commands))
-        awake = ~asleep & ~soon
-        # sound from the start (the awake at once), each round sounder
-        first = np.where(soon, ts + 1 - (~idle), np.where(asleep, base, ts + 1))
-        reach = self.sight.radius
+        first = np.where(asleep, base, ts + 1)  # sound from the start; each round below sounder
+        awake = ~asleep
+        for i, a in enumerate(agents):
+            c = conv_of.get(a.name)
+            if c is not None:
+                now = int(ts[i]) + 1
+                if c["phase"] == "talk":
+                    e = max(now, c["next"]) + line
+                elif c["phase"] == "closing":
+                    e = max(now, c["next"])
+                elif a.name == c["a"]:  # walking up to the other
+                    e = now
+                else:  # waiting for the other to come: a line at the soonest, or the approach given up
+                    e = max(now, min(c["start"] + approach + 1, now + line))
+                first[i] = max(now, min(e, commands[i]))
+                awake[i] = False
+            elif a.path:
+                first[i] = ts[i] + 1
+                awake[i] = False
         if not awake.any():
             return first
+        ready = self._react_ready(ts)
+        reach = self.sight.radius
         other = ~np.eye(n, dtype=bool)
+        within = dist <= reach
         for _ in range(3):  # each round a sounder bound on when someone could come into sight
-            seen_at = np.where(dist <= reach, ts[:, None] + 1, first[None, :] + dist - reach)
-            react = np.where(other, seen_at, np.iinfo(np.int64).max // 4).min(axis=1)
-            better = np.where(awake, np.maximum(ts + 1, np.minimum(base, react)), first)
+            close = first[None, :] + dist - reach  # [j, k]: k could be in j's sight at the end of this - 1
+            react = np.maximum(ready, np.where(within, ts[:, None] + 1, close))
+            talked_to = np.maximum(ready.T, np.where(within, ts[None, :] + 1, close)) + line
+            soonest = np.where(other, np.minimum(react, talked_to), big).min(axis=1)
+            better = np.where(awake, np.maximum(ts + 1, np.minimum(base, soonest)), first)
             if (better == first).all():
                 break
             first = better
         return first
+
+    def _react_ready(self, ts: np.ndarray) -> np.ndarray:
+        """[j, k]: a step before which resident j surely does not react with only k near
+        (:meth:`Policy.react_after`), its rows remade only when a resident's working state changed."""
+        agents = self.state.agents
+        n = len(agents)
+        names = [a.name for a in agents]
+        rows = self._ready_rows
+        big = np.iinfo(np.int64).max // 4
+        out = np.empty((n, n), dtype=np.int64)
+        start, seconds = self.clock.start, self.clock.tick_seconds
+        for j, a in enumerate(agents):
+            key = self._mind_digest.get(a.name) if a.name not in self._dirty else None
+            hit = rows.get(a.name)
+            if hit is None or key is None or hit[0] != key:
+                after = self.policy.react_after(self.residents[a.name], names)
+                row = np.array([big if t is None else math.ceil((t - start).total_seconds() / seconds)
+                                for t in after], dtype=np.int64)
+                hit = rows[a.name] = (key, row)
+            out[j] = hit[1]
+        return out
 
     # ------------------------------------------------------------------ commands from outside (the inbox hook)
     def add_command(self, cmd: dict, tick: int | None = None) -> int:
@@ -882,8 +954,8 @@ class Engine:
         return events
 
     def _reseat(self, a: AgentState, s: _Step) -> list[dict]:
-        """``a`` reached its seat and found it held: another seat of that object in the arena, or
-        a free tile there and the object is taken."""
+        """``a``, a step from its seat, finds it held: another seat of that object in the arena,
+        or a free tile there and the object is taken (an ``action`` event says where it goes)."""
         obj = a.object.rsplit(":", 1)[-1]
         arena = self.map.arena_index(a.target) if a.target else None
         goal, obj_addr, taken = self._ground(a, arena, obj, s)
@@ -893,6 +965,9 @@ class Engine:
             events.append({"agent": a.name, "kind": "object_taken", "data": {"object": obj, "place": a.target}})
         a.object, a.goal = obj_addr, goal
         a.path = list(self.pathfinder.path((a.x, a.y), goal))
+        events.append({"agent": a.name, "kind": "action",
+                       "data": {"description": a.action, "place": a.target, "object": obj_addr, "tile": list(goal),
+                                "until": self.clock.time_at(a.action_end).strftime("%Y-%m-%d %H:%M")}})
         return events
 
     def _learn_places(self, a: AgentState) -> list[dict]:
@@ -1075,6 +1150,9 @@ class Engine:
         self._json_hidden: dict[str, tuple] = {}
         self._talked_json: dict[str, str] = {}  # name -> its pairs' entries (as the pair's first name)
         self._jobs_json: dict[str, str] = {}  # name -> its work under way
+        self._ready_rows: dict[str, tuple] = {}  # name -> (its working state's digest, react_after in ticks)
+        self._walk_graph = None  # the walkable tiles as a graph (see _walk_to_sight)
+        self._walks: dict[tuple[int, int], np.ndarray] = {}  # tile -> steps to every tile from it
         self._json_keys: dict[str, str] = {}  # a description's JSON (see _perceived_json)
         self._perceived_sorted: dict[str, tuple[set[str], list[tuple[str, str]]]] = {}  # see _perceived_json
 
@@ -1245,6 +1323,17 @@ def _cached_json(cache: dict[str, tuple], key: str, values: tuple) -> str:
 
 def _blake(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _walk_graph(walkable: np.ndarray) -> csr_matrix:
+    """The walkable tiles (flat indices) and their four neighbours, as a graph."""
+    h, w = walkable.shape
+    idx = np.arange(h * w).reshape(h, w)
+    across = walkable[:, :-1] & walkable[:, 1:]
+    down = walkable[:-1, :] & walkable[1:, :]
+    a = np.concatenate([idx[:, :-1][across], idx[:-1, :][down]])
+    b = np.concatenate([idx[:, 1:][across], idx[1:, :][down]])
+    return csr_matrix((np.ones(2 * len(a)), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(h * w, h * w))
 
 
 _SIGHT_CACHE: dict[tuple, Sight] = {}
