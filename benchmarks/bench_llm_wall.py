@@ -64,6 +64,8 @@ def main() -> int:
     ap.add_argument("--seeds", default="", help="comma-separated seeds: one timed run each (default: the world's)")
     ap.add_argument("--no-day", action="store_true", help="skip the whole game day at latency 0 (decisions and "
                                                            "tokens per resident per game day)")
+    ap.add_argument("--stepping", choices=("auto", "lockstep", "ahead"), default="auto",
+                    help="the engine's stepping (auto: residents step ahead of the town with a model)")
     ap.add_argument("--multiverse", type=int, default=0, metavar="K",
                     help="only: one run alone, then K runs at once (multiverse --workers K) against one server")
     args = ap.parse_args()
@@ -77,17 +79,22 @@ def main() -> int:
             return 1
         walls.append(r)
         print(f"{Path(args.world).name}, {args.hours:g} game hours ({r['last']} ticks), seed "
-              f"{'world' if seed is None else seed}, server latency {args.latency:g} s, {args.answers} answers")
+              f"{'world' if seed is None else seed}, server latency {args.latency:g} s, {args.answers} answers, "
+              f"stepping {args.stepping}")
         print(f"requests {r['requests']}, wall {r['wall']:.1f} s, effective parallelism "
-              f"{r['requests'] * args.latency / r['wall']:.2f} (requests × latency / wall; goal ≥ 8)")
+              f"{r['requests'] * args.latency / r['wall']:.2f} (requests × latency / wall; goal ≥ 8); "
+              f"{r['requests'] * args.latency / r['span']:.2f} over the {r['span']:.1f} s requests were under way "
+              f"(first sent to last answered: no start-up)")
         print(f"  at most {r['requests'] / max(1, r['chain']):.1f} under any stepping that keeps each resident's own "
               f"decisions and its conversations in order ({r['chain']} requests in a row for the busiest resident; "
               f"see chain_of)")
         report(r, args.hours)
     if len(walls) > 1:
         par = [r["requests"] * args.latency / r["wall"] for r in walls]
+        bound = [r["requests"] / max(1, r["chain"]) for r in walls]
         print(f"mean over {len(walls)} seeds: effective parallelism {sum(par) / len(par):.2f} "
-              f"(min {min(par):.2f}, max {max(par):.2f}); wall {sum(r['wall'] for r in walls) / len(walls):.1f} s")
+              f"(min {min(par):.2f}, max {max(par):.2f}); wall {sum(r['wall'] for r in walls) / len(walls):.1f} s; "
+              f"{sum(p / b for p, b in zip(par, bound)) / len(par):.0%} of the bound on average")
     if not args.no_day:  # a morning times the overlap; a whole day counts what a day costs
         r = run_once(args, 24.0, 0.0, seeds[0], None)
         if r is None:
@@ -155,7 +162,7 @@ def run_once(args, hours: float, latency: float, seed: int | None, keep: str | N
         env = {**os.environ, "SMALLVILLE_LLM_BASE_URL": srv.base_url, "OPENAI_API_KEY": "sk-loopback",
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         cmd = [sys.executable, "-m", "smallville", "run", args.world, "--llm", "openai", "--embedder", "hashing",
-               "--hours", str(hours), "--out", str(out), "--quiet"]
+               "--hours", str(hours), "--out", str(out), "--quiet", "--stepping", args.stepping]
         if seed is not None:
             cmd += ["--seed", str(seed)]
         t0 = time.perf_counter()

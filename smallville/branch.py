@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
 import sqlite3
 import sys
 import time
@@ -180,13 +179,11 @@ def branch_run(opts: BranchOptions) -> Path:
         engine.add_command({"agent": w["agent"], "kind": "whisper", "text": w["text"], "facts": w.get("facts"),
                             "source": "branch"}, tick=tick + 1)
     if opts.seed is not None:
-        engine.rng = random.Random(opts.seed)
-        engine._rng_dirty = True
+        engine.seed = opts.seed  # the residents' random streams from here on
     chosen = choose_backend(manifest["backend"], world, manifest.get("replay_calls"))
     stack = factory.wrap(chosen, cfg.llm, writer.add_llm_call) if chosen.lm is not None else None
-    engine.decider = Decider(stack.lm if stack else None, temperature=cfg.llm.temperature,
-                             max_tokens=cfg.llm.max_tokens)
-    engine.decider.set_recorder(lambda **d: engine._decisions.append(d))
+    engine.use_decider(Decider(stack.lm if stack else None, temperature=cfg.llm.temperature,
+                               max_tokens=cfg.llm.max_tokens))
     _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,
               hint="go on with: python -m smallville run --resume", llm_totals=lambda: _llm_totals(writer))
     return out

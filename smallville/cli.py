@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="memory embeddings: all-MiniLM-L6-v2 (default) or a fast hashing embedder (tests)")
     r.add_argument("--out", help="run directory (default: replays/<run-id>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--stepping", choices=["auto", "lockstep", "ahead"], default="auto",
+                   help="lockstep: the whole town tick by tick; ahead: residents step ahead of the town while "
+                        "no one could affect them (see docs/THROUGHPUT.md); auto (default): ahead with a model "
+                        "that takes time to answer. The run is the same either way")
 
     i = sub.add_parser("inspect", help="show a stored run at a moment")
     i.add_argument("run", help="run directory")
@@ -246,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SmallvilleError(f"{', '.join(fixed)}: not with --resume (a resumed run keeps the settings "
                                       f"it was recorded with)")
             print(resume_run(ResumeOptions(args.resume, args.hours, args.until, args.quiet,
-                                           budget_calls=args.budget_calls)))
+                                           budget_calls=args.budget_calls, stepping=args.stepping)))
         elif args.command == "run":
             from smallville.runner import RunOptions, start_run
 
@@ -257,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SmallvilleError("--budget-calls: only with --resume (set llm.budget.calls in the world file)")
             run_dir = start_run(RunOptions(args.world, args.hours, args.until, args.seed, args.llm, args.out, args.quiet,
                                            replay_calls=args.replay_calls, ablate=tuple(args.ablate),
-                                           embedder=args.embedder or "minilm"))
+                                           embedder=args.embedder or "minilm", stepping=args.stepping))
             print(run_dir)
         elif args.command == "new-town":
             from smallville.world.newtown import generate

@@ -48,6 +48,7 @@ class RunOptions:
     ablate: tuple[str, ...] = ()  # "memory" (decisions see only the observation), "reflection",
     # "planning" (act from the routine only), "conversation" (never talk)
     embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2) or "hashing" (fast, for tests)
+    stepping: str = "auto"  # the engine's stepping: "auto", "lockstep" or "ahead" (the same run either way)
 
 
 def choose_backend(requested: str, world: World, replay_calls: str | None = None) -> factory.Chosen:
@@ -147,7 +148,7 @@ def start_run(opts: RunOptions) -> Path:
     decider = Decider(stack.lm if stack else None, temperature=cfg.llm.temperature, max_tokens=cfg.llm.max_tokens,
                       **context_of(chosen, cfg.llm))
     engine = Engine(world, policy, seed, recorder=writer, concurrency=cfg.llm.concurrency, decider=decider,
-                    memory=memory)
+                    memory=memory, stepping=opts.stepping)
     _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,
               hint="raise llm.budget in the world file to go on",
               llm_totals=lambda: stack.usage.summary())
@@ -293,6 +294,7 @@ class ResumeOptions:
     until: str | None = None
     quiet: bool = False
     budget_calls: int | None = None  # a calls cap for this session instead of the world's llm.budget.calls
+    stepping: str = "auto"  # the engine's stepping (see RunOptions)
 
 
 def resume_run(opts: ResumeOptions) -> Path:
@@ -367,7 +369,7 @@ def resume_run(opts: ResumeOptions) -> Path:
     decider = Decider(stack.lm if stack else None, temperature=llm.temperature, max_tokens=llm.max_tokens,
                       **context_of(chosen, llm))
     engine = Engine(world, policy, seed, recorder=writer, concurrency=llm.concurrency, decider=decider,
-                    memory=memory, snapshot=snap)
+                    memory=memory, snapshot=snap, stepping=opts.stepping)
     for i in replayed:
         engine.add_command({k: i[k] for k in ("agent", "kind", "text", "facts", "source")}, tick=i["tick"])
     _simulate(engine, writer, memory, stack, chosen, stop, clock, opts.quiet,

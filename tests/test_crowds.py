@@ -60,15 +60,15 @@ def run(e: Engine, ticks: int) -> list[str]:
 def most_in_sight(e: Engine) -> list[int]:
     """Spy on ``observe``: the most residents in sight of anyone (everyone in sight, unbounded)."""
     most = [0]
-    observe = type(e).observe
+    observe = type(e)._observe
 
-    def spy(a, tick, now):
+    def spy(a, s):
         bound, e.attention = e.attention, None
-        most[0] = max(most[0], len(observe(e, a, tick, now).nearby))
+        most[0] = max(most[0], len(observe(e, a, s).nearby))
         e.attention = bound
-        return observe(e, a, tick, now)
+        return observe(e, a, s)
 
-    e.observe = spy
+    e._observe = spy
     return most
 
 
@@ -93,37 +93,37 @@ def test_in_a_crowd_the_nearest_k_are_attended(tmp_path):
     unbounded observation. Reactions consider the same k (those awake)."""
     e = engine(crowd_world(75, tmp_path), attention=3)  # the copies share homes: three to a room
     k = e.attention
-    observe = type(e).observe
+    observe = type(e)._observe
     counts = {"crowded": 0, "few": 0, "reactions": 0}
 
-    def full(a, tick, now):
+    def full(a, s):
         bound, e.attention = e.attention, None
         try:
-            return observe(e, a, tick, now)
+            return observe(e, a, s)
         finally:
             e.attention = bound
 
-    def spy(a, tick, now):
-        o, everyone = observe(e, a, tick, now), full(a, tick, now)
+    def spy(a, s):
+        o, everyone = observe(e, a, s), full(a, s)
         if len(everyone.nearby) <= k:
             assert o == everyone
             counts["few"] += 1
         else:
             counts["crowded"] += 1
             assert o.nearby == everyone.nearby[:k]
-            by_user = e._users if e._users is not None else e._objects_by_user()
+            by_user = s.users
             mine = sorted((d, *by_user[n]) for d, n in [(0, a.name)] + [(s.distance, s.name) for s in o.nearby]
                           if n in by_user)
             assert [(x.address, x.distance) for x in o.object_states] == [(m[1], m[0]) for m in mine]
         return o
 
-    e.observe = spy
+    e._observe = spy
     names = {id(s): n for n, s in e.residents.items()}
     may_react = e.policy.may_react
 
     def react_spy(state, now, nearby):
         me = e.state.agent(names[id(state)])
-        everyone = full(me, e.state.tick + 1, now)
+        everyone = full(me, e._lockstep(e.state.tick + 1, now))
         assert nearby == [s.name for s in everyone.nearby[:k] if not e.state.agent(s.name).asleep]
         counts["reactions"] += 1
         return may_react(state, now, nearby)

@@ -20,7 +20,7 @@ from smallville.llm.testing import LoopbackServer
 from smallville.store.runstore import RunReader
 
 WORLD = "worlds/small.yaml"
-HOURS = "1.5"
+HOURS = "2"
 
 
 def command(out, *extra):
@@ -56,19 +56,25 @@ def interrupt(srv, out, proc, sig, times):
 
 
 @pytest.mark.slow
-def test_three_interrupts_mid_decision_then_resume_equal_one_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("stepping", ["lockstep", "ahead"])
+def test_three_interrupts_mid_decision_then_resume_equal_one_uninterrupted_run(tmp_path, stepping):
+    """Stepping ahead, residents run far past the tick recorded last where few requests are
+    needed, so fewer requests are left to interrupt: two cuts there."""
     with LoopbackServer(latency_s=0.4) as srv:
         full = tmp_path / "full"
-        r = subprocess.run(command(full), cwd=ROOT, env=env(srv), capture_output=True, text=True, timeout=600)
+        r = subprocess.run(command(full, "--stepping", stepping), cwd=ROOT, env=env(srv), capture_output=True,
+                           text=True, timeout=600)
         assert r.returncode == 0, r.stderr
         target, want, _ = last(full)
-        assert target == 540
+        assert target == 720
 
         out = tmp_path / "cut"
         cuts = [(signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGTERM, 1)]  # graceful, at once, graceful
+        if stepping == "ahead":
+            cuts = [(signal.SIGTERM, 1), (signal.SIGINT, 2)]
         for i, (sig, times) in enumerate(cuts):
-            cmd = command(out) if i == 0 else [sys.executable, "-m", "smallville", "run", "--resume", str(out),
-                                               "--quiet"]
+            cmd = command(out, "--stepping", stepping) if i == 0 else [
+                sys.executable, "-m", "smallville", "run", "--resume", str(out), "--quiet", "--stepping", stepping]
             proc = subprocess.Popen(cmd, cwd=ROOT, env=env(srv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True)
             code, err = interrupt(srv, out, proc, sig, times)
@@ -88,8 +94,9 @@ def test_three_interrupts_mid_decision_then_resume_equal_one_uninterrupted_run(t
             else:  # the tick under way was abandoned: nothing of it, and no checkpoint of a half tick
                 assert cp <= tick
 
-        r = subprocess.run([sys.executable, "-m", "smallville", "run", "--resume", str(out), "--quiet"], cwd=ROOT,
-                           env=env(srv), capture_output=True, text=True, timeout=600)
+        r = subprocess.run([sys.executable, "-m", "smallville", "run", "--resume", str(out), "--quiet",
+                            "--stepping", stepping], cwd=ROOT, env=env(srv), capture_output=True, text=True,
+                           timeout=600)
         assert r.returncode == 0, r.stderr
         tick, got, _ = last(out)
         assert tick == target and got == want

@@ -240,8 +240,9 @@ def test_engine_perception_records_memories_and_one_rating_per_agent_per_tick():
 
 
 def test_asleep_agents_do_not_perceive():
-    e, mem = make_engine()
-    run(e, 30)  # 06:50 -> 06:55: both asleep
+    e, mem = make_engine(seed=1)
+    run(e, 30)  # 06:50 -> 06:55: both asleep (with seed 1 neither wakes early)
+    assert all(a.asleep for a in e.state.agents)
     assert [n.kind for s in mem.streams.values() for n in s.nodes] == ["thought"]  # only Ann's first memory
 
 

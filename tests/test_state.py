@@ -240,8 +240,8 @@ def test_an_object_holds_its_capacity_and_the_others_say_it_is_taken(tmp_path):
     e = engine(memory=False)
     ann, bob = e.state.agent("Ann Example"), e.state.agent("Bob Example")
     act = Action("napping", "Ann's House:bedroom", e.now.replace(hour=11), object="bed", object_state="in use")
-    ev_a = e._apply(ann, act, 1)
-    ev_b = e._apply(bob, act, 1)
+    ev_a = e._apply(ann, act, e._lockstep(1))
+    ev_b = e._apply(bob, act, e._lockstep(1))
     assert ann.object == "Ann's House:bedroom:bed" and ann.action == "napping"
     assert bob.object is None and bob.action == "napping (the bed is taken)"
     assert bob.goal != ann.goal and e.map.arena_index("Ann's House:bedroom") == e.map.arena_grid[bob.goal[1],

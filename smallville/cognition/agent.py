@@ -265,6 +265,11 @@ class AgentPolicy(RulesPolicy):
         started = state.plan is not None or not self.planning  # not before the agent's day has begun
         return self.conversation and started and react.ready(state.react, now, nearby)
 
+    def react_after(self, state: ResidentState, others: list[str]) -> list[dt.datetime | None]:
+        if not self.conversation:
+            return [None] * len(others)
+        return [react.ready_at(state.react, n) for n in others]
+
     async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None:
         if not self.conversation or not obs.nearby or not obs.action:  # not before its first action
             return None

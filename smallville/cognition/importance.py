@@ -359,4 +359,4 @@ def apply_rating(ctx: DecisionContext, payload: dict, ratings: list[int]) -> Non
     mem = ctx.stream
     rated = dict(zip(payload["texts"], ratings))
     for i in payload["ids"]:
-        mem.memory.rescore(mem.agent, i, rated[mem.nodes[i].description])
+        mem.memory.rescore(mem.agent, i, rated[mem.nodes[i].description], tick=mem.tick)

@@ -192,6 +192,12 @@ class Policy(Protocol):
         """A cheap gate (no decision, no observation): could :meth:`react` do anything now?"""
         ...
 
+    def react_after(self, state: ResidentState, others: list[str]) -> list[dt.datetime | None]:
+        """For each of ``others``, a time before which :meth:`may_react` is surely False with only
+        them near (None: never), as long as the resident takes no ``react`` meanwhile: how long
+        a resident surely goes on with what it does (the engine, stepping residents ahead)."""
+        ...
+
     async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None:
         """For a free, awake resident that sees another free, awake resident: talk, wait, replan."""
         ...

@@ -195,7 +195,7 @@ class MemoryStreams:
         self.streams: dict[str, MemoryStream] = {}
         self._rows: list[dict] = []
         self._accesses: list[tuple[str, int, int]] = []
-        self._rescored: list[tuple[str, int, int]] = []
+        self._rescored: list[tuple[str, int, int, int]] = []  # (agent, node id, importance, tick)
         self._unseen: set[str] = set()  # keys of pending texts not in the cache yet
 
     @classmethod
@@ -235,13 +235,13 @@ class MemoryStreams:
             self._unseen.add(node.embedding)
         return node
 
-    def rescore(self, agent: str, node_id: int, importance: int) -> None:
-        """Node ``node_id`` of ``agent`` gets its rated importance (see :mod:`~smallville.cognition.importance`);
-        the run store's row is updated with the next drain."""
+    def rescore(self, agent: str, node_id: int, importance: int, tick: int = 0) -> None:
+        """Node ``node_id`` of ``agent`` gets its rated importance (see :mod:`~smallville.cognition.importance`)
+        at ``tick``; the run store's row is updated with the drain of that tick."""
         s = self.stream(agent)
         old = s.set_importance(node_id, importance)
         if s.nodes[node_id].importance != old:
-            self._rescored.append((agent, node_id, s.nodes[node_id].importance))
+            self._rescored.append((agent, node_id, s.nodes[node_id].importance, tick))
 
     def seed(self, persona: Persona, tick: int = 0, gazetteer: Any = None, now: Any = None) -> list[MemoryNode]:
         """The persona's first memories (kind ``thought``, depth 0), keeping structured event facts.
@@ -286,19 +286,30 @@ class MemoryStreams:
         self._unseen = {k for k in self._unseen if k not in self.cache} if agent is not None else set()
         return vecs[i:]
 
-    def drain(self, final: bool = False) -> MemoryDelta:
-        """Everything new since the last drain; pending texts are embedded first when ``final``
-        or when ``batch`` of them are new to the cache."""
+    def drain(self, final: bool = False, upto: int | None = None) -> MemoryDelta:
+        """Everything new since the last drain (with ``upto``, only what happened at ticks up to
+        it: residents stepping ahead of the town add memories of later ticks, drained with those);
+        pending texts are embedded first when ``final`` or when ``batch`` of them are new to the
+        cache."""
         if final or len(self._unseen) >= self.batch:
             self.flush()
+        rows, accesses, rescored = self._rows, self._accesses, self._rescored
+        if upto is not None and (any(r["tick"] > upto for r in rows) or any(x[2] > upto for x in accesses)
+                                 or any(x[3] > upto for x in rescored)):
+            self._rows = [r for r in rows if r["tick"] > upto]
+            self._accesses = [x for x in accesses if x[2] > upto]
+            self._rescored = [x for x in rescored if x[3] > upto]
+            rows = [r for r in rows if r["tick"] <= upto]
+            accesses = [x for x in accesses if x[2] <= upto]
+            rescored = [x for x in rescored if x[3] <= upto]
+        else:
+            self._rows, self._accesses, self._rescored = [], [], []
         # in a fixed order, whatever order concurrent decisions finished in (stable: a node rated
         # twice in one tick keeps its ratings in the order they were given)
-        rows = sorted(self._rows, key=lambda r: (r["agent"], r["id"]))
-        accesses = sorted(self._accesses)
-        rescored = sorted(self._rescored, key=lambda x: (x[0], x[1]))
-        delta = MemoryDelta(rows, accesses, self.cache.drain_new(), rescored)
-        self._rows, self._accesses, self._rescored = [], [], []
-        return delta
+        rows = sorted(rows, key=lambda r: (r["agent"], r["id"]))
+        accesses = sorted(accesses)
+        rescored = [x[:3] for x in sorted(rescored, key=lambda x: (x[0], x[1]))]
+        return MemoryDelta(rows, accesses, self.cache.drain_new(), rescored)
 
     # ------------------------------------------------------------------ reading
     def retrieve(self, agent: str, focal: Sequence[str], tick: int, k: int | None = None,

@@ -45,6 +45,13 @@ def ready(memo: ReactMemo, now: dt.datetime, nearby: list[str]) -> bool:
     return any(t - memo.pairs.get(n, -10**9) >= gap for n in nearby)
 
 
+def ready_at(memo: ReactMemo, other: str) -> dt.datetime:
+    """When :func:`ready` could first be True with only ``other`` near (as the memo stands)."""
+    t = -10**9 if memo.last is None else memo.last + int(REACT_GAP.total_seconds() // 60)
+    t = max(t, memo.pairs.get(other, -10**9) + int(PAIR_GAP.total_seconds() // 60))
+    return EPOCH + dt.timedelta(minutes=max(t, -10**6))
+
+
 def gate(memo: ReactMemo, obs: Observation, news_for) -> Seen | None:
     """The agent to react to, or None: the nearest awake agent not reacted to lately (one who
     is talking counts only when there is news for them). ``news_for(name)`` is cheap."""

@@ -114,6 +114,9 @@ class RulesPolicy:
     def may_react(self, state: ResidentState, now: dt.datetime, nearby: list[str]) -> bool:
         return False
 
+    def react_after(self, state: ResidentState, others: list[str]) -> list[dt.datetime | None]:
+        return [None] * len(others)
+
     async def react(self, obs: Observation, ctx: DecisionContext) -> Reaction | None:
         return None
 
