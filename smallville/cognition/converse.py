@@ -45,7 +45,8 @@ from smallville.cognition import plan as P
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.extract import Extracted
 from smallville.cognition.interface import ConversationView, DecisionContext, Observation, Turn
-from smallville.cognition.privacy import SECRET, marked, private  # noqa: F401 - SECRET: its old home
+from smallville.cognition.privacy import MARK, SECRET, marked, private  # noqa: F401 - SECRET: its old home
+from smallville.cognition.retrieve import relevant
 from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
 from smallville.world.clock import long_date, weekday
@@ -231,11 +232,20 @@ def rules_turn(persona: Persona, obs: Observation, conv: ConversationView, items
 def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, items: list[dict],
                    memories: list[str]) -> dict[str, Any]:
     so_far = "\n".join(f"{l.speaker}: {l.text}" for l in conv.lines) or "(nothing yet: you speak first)"
-    return {"name": persona.name, "persona": P.persona_line(persona), "partner": conv.partner,
-            "relationship": marked(persona.relationships.get(conv.partner, "someone from town")),
+    # who the speaker is, in full on its first line of the conversation only: its later lines'
+    # requests show the conversation, which already speaks as that person
+    first = not any(l.speaker == persona.name for l in conv.lines)
+    who = P.persona_line(persona) if first else P.persona_short(persona)
+    relationship = marked(persona.relationships.get(conv.partner, "someone from town"))
+    news = [it["text"] for it in items[:3]]  # a memory it could tell is shown once, as news
+    note = (f" (what is marked private is {persona.name}'s own business: {persona.name} shares it only if "
+            f"{persona.name} wants to)") if any(MARK in t for t in [who, relationship, *memories]) else ""
+    return {"name": persona.name, "persona": who, "partner": conv.partner, "relationship": relationship,
+            "private": note,
             "time": f"{weekday(obs.now)} {obs.now:%H:%M}", "place": P.sector(conv.place) or "outside",
-            "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
-            "news": "\n".join(f"- {it['text']}" for it in items[:3]) or "- nothing new",
+            "memories": "\n".join(f"- {m}" for m in memories if not any(m in t for t in news))
+                        or "- nothing in particular",
+            "news": "\n".join(f"- {t}" for t in news) or "- nothing new",
             "conversation": so_far}
 
 
@@ -265,8 +275,8 @@ async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: C
     if stream is not None:
         focal = conv.partner if not conv.lines else f"{conv.partner}: {conv.lines[-1].text}"
         # the speaker decides what to share: a private memory is shown marked, never in the news
-        memories = [r.node.description + (" (private)" if private(r.node) else "")
-                    for r in stream.retrieve(focal, k=6)]
+        memories = [r.node.description + (MARK if private(r.node) else "")
+                    for r in relevant(stream.retrieve(focal, k=6))]
     return await ctx.decide("converse_turn", variables=turn_variables(persona, obs, conv, items, memories),
                             rules=lambda: rules_turn(persona, obs, conv, items, events, ctx.rng),
                             parse=lambda value: parse_turn(value, persona, conv), rng=ctx.rng)

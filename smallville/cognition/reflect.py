@@ -13,6 +13,13 @@ recorded since the last reflection reaches the world's ``reflection.threshold`` 
    insight without evidence is dropped;
 4. stores each insight as a ``thought`` whose depth is 1 + the deepest of its evidence.
 
+What the prompts list (:func:`listed`): an object's state ("the desk … is in use: reading")
+restates an activity its user is seen at, so it is left out, and a description said again is
+listed once, at its latest; the insights' memories are the retrieved ones cut by relevance
+(:func:`~smallville.cognition.retrieve.relevant`; at least :data:`MAX_EVIDENCE`, the most one
+insight may cite), not all ``top_k``. The rules implementations read
+every memory retrieved.
+
 The rules implementations find regularities instead of asking a model. Questions: the
 resident the agent has seen most, its own most frequent activity and the event it has
 heard about most often (the best of each, then the next most frequent). Insights, from the
@@ -30,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from smallville.cognition import importance
+from smallville.cognition.retrieve import relevant
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.interface import DecisionContext
 from smallville.cognition.memory import MemoryNode
@@ -164,6 +172,16 @@ def _persona_line(persona: Persona) -> str:
     return f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)})."
 
 
+def listed(nodes: Sequence[MemoryNode]) -> list[MemoryNode]:
+    """What a reflection prompt lists of ``nodes`` (in their order): no object's state (its
+    subject is an address), and each description once, at its latest."""
+    keep = [n for n in nodes if not (n.kind == "observation" and n.subject and ":" in n.subject)]
+    last: dict[str, int] = {}
+    for n in keep:
+        last[n.description] = max(n.id, last.get(n.description, -1))
+    return [n for n in keep if last[n.description] == n.id]
+
+
 def _listing(nodes: Sequence[MemoryNode], time_of) -> str:
     from smallville.cognition.privacy import shown
 
@@ -220,18 +238,22 @@ async def reflect(persona: Persona, ctx: DecisionContext) -> list[MemoryNode]:
     questions = await ctx.decide(
         "reflect_questions", rng=ctx.rng,
         variables={"name": agent, "persona": _persona_line(persona), "count": QUESTIONS,
-                   "memories": _listing(recent, mem.time)},
+                   "memories": _listing(listed(recent), mem.time)},
         rules=lambda: rules_questions(agent, recent, people), parse=parse_questions)
     hits = mem.retrieve([q.text for q in questions])
     mem.stream.since_reflection = 0.0
 
     async def insights_for(q: Question, found) -> list[Insight]:
         nodes = [r.node for r in found]
-        shown = {n.id: n for n in nodes}
+        ok = {n.id for n in listed([r.node for r in found])}
+        # cut by relevance, but never below the most memories one insight may cite
+        asked = sorted((r.node for r in relevant([r for r in found if r.node.id in ok], at_least=MAX_EVIDENCE)),
+                       key=lambda n: n.id)
+        shown = {n.id: n for n in asked}
         return await ctx.decide(
             "reflect_insights", rng=ctx.rng,
             variables={"name": agent, "persona": _persona_line(persona), "question": q.text,
-                       "max": MAX_INSIGHTS, "memories": _listing(sorted(nodes, key=lambda n: n.id), mem.time)},
+                       "max": MAX_INSIGHTS, "memories": _listing(asked, mem.time)},
             rules=lambda: rules_insights(agent, q, nodes, people), parse=lambda v: parse_insights(v, shown),
             max_tokens=INSIGHT_TOKENS)
 
