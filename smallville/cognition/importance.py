@@ -184,9 +184,10 @@ def routine(agent: str, kind: str, description: str, subject: str | None) -> boo
 
 def variables(persona: Persona, descriptions: Sequence[str]) -> dict[str, Any]:
     n = len(descriptions)
+    # who the resident is in a line (no background): the scale's own examples say what matters,
+    # and a resident rates its memories several times an hour
     return {"name": persona.name,
-            "persona": f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)}). "
-                       f"{persona.background}",
+            "persona": f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)}).",
             "count": n,
             "memories": "\n".join(f"{i + 1}. {d}" for i, d in enumerate(descriptions)),
             "example": answer_format(n)}

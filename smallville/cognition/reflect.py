@@ -5,7 +5,7 @@ recorded since the last reflection reaches the world's ``reflection.threshold`` 
 150). A reflection
 
 1. asks decision ``reflect_questions`` for 3 salient questions about the 100 most recent
-   memories;
+   memories (the rules; a model is shown those since the last reflection, see below);
 2. retrieves the top memories for each question (recency · importance · relevance; the
    retrieved memories count as accessed now);
 3. asks decision ``reflect_insights`` for up to 5 insights per question, each citing the ids
@@ -13,9 +13,12 @@ recorded since the last reflection reaches the world's ``reflection.threshold`` 
    insight without evidence is dropped;
 4. stores each insight as a ``thought`` whose depth is 1 + the deepest of its evidence.
 
-What the prompts list (:func:`listed`): an object's state ("the desk … is in use: reading")
-restates an activity its user is seen at, so it is left out, and a description said again is
-listed once, at its latest; the insights' memories are the retrieved ones cut by relevance
+The questions are asked about what has happened since the agent last reflected
+(:func:`since_reflecting`, within the 100 most recent memories). What the prompts list
+(:func:`listed`): nothing rated purely mundane (importance 1: the
+agent's own routine seen again, anyone sleeping), no object's state ("the desk … is in use:
+reading" restates an activity its user is seen at), and a description said again once, at its
+latest; the insights' memories are the retrieved ones cut by relevance
 (:func:`~smallville.cognition.retrieve.relevant`; at least :data:`MAX_EVIDENCE`, the most one
 insight may cite), not all ``top_k``. The rules implementations read
 every memory retrieved.
@@ -173,13 +176,22 @@ def _persona_line(persona: Persona) -> str:
 
 
 def listed(nodes: Sequence[MemoryNode]) -> list[MemoryNode]:
-    """What a reflection prompt lists of ``nodes`` (in their order): no object's state (its
-    subject is an address), and each description once, at its latest."""
-    keep = [n for n in nodes if not (n.kind == "observation" and n.subject and ":" in n.subject)]
+    """What a reflection prompt lists of ``nodes`` (in their order): nothing purely mundane
+    (importance 1, the bottom of the rating scale), no object's state (its subject is an
+    address), and each description once, at its latest. All of ``nodes`` when that leaves none."""
+    keep = [n for n in nodes if n.importance > 1 and not (n.kind == "observation" and n.subject and ":" in n.subject)]
     last: dict[str, int] = {}
     for n in keep:
         last[n.description] = max(n.id, last.get(n.description, -1))
-    return [n for n in keep if last[n.description] == n.id]
+    return [n for n in keep if last[n.description] == n.id] or list(nodes)
+
+
+def since_reflecting(nodes: Sequence[MemoryNode]) -> list[MemoryNode]:
+    """Those of ``nodes`` (in creation order) after the last reflection's thoughts among them —
+    what has happened since the agent last reflected, whose importance called for this
+    reflection; all of them when no reflection's thought is among them."""
+    last = next((i for i in range(len(nodes) - 1, -1, -1) if nodes[i].kind == "thought" and nodes[i].evidence), -1)
+    return list(nodes[last + 1:]) or list(nodes)
 
 
 def _listing(nodes: Sequence[MemoryNode], time_of) -> str:
@@ -238,7 +250,7 @@ async def reflect(persona: Persona, ctx: DecisionContext) -> list[MemoryNode]:
     questions = await ctx.decide(
         "reflect_questions", rng=ctx.rng,
         variables={"name": agent, "persona": _persona_line(persona), "count": QUESTIONS,
-                   "memories": _listing(listed(recent), mem.time)},
+                   "memories": _listing(listed(since_reflecting(recent)), mem.time)},
         rules=lambda: rules_questions(agent, recent, people), parse=parse_questions)
     hits = mem.retrieve([q.text for q in questions])
     mem.stream.since_reflection = 0.0
