@@ -122,7 +122,7 @@ class AgentPolicy(RulesPolicy):
         yesterday = P.summary(old) if old else ""
         memories: list[str] = []
         if ctx.stream is not None:
-            memories = [shown(r.node) for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+            memories = [shown(r.node) for r in relevant(ctx.stream.retrieve(P.FOCAL, k=10))]
         events = P.known_events(self._stream_nodes(ctx), persona.name)
         places = P.known_places(persona, ctx.state)
         return P.plan_variables(persona, day, offset, yesterday, memories, places), events, places
@@ -203,7 +203,7 @@ class AgentPolicy(RulesPolicy):
         keep = [b for b in keep if b["end"] > b["start"]]
         memories: list[str] = []
         if ctx.stream is not None:
-            memories = [shown(r.node) for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+            memories = [shown(r.node) for r in relevant(ctx.stream.retrieve(P.FOCAL, k=10))]
         places = P.known_places(persona, ctx.state)
         variables = P.plan_variables(persona, day, offset, P.summary({"blocks": keep}), memories, places)
         variables["now"] = P.clock(m)

@@ -169,7 +169,7 @@ def _names_of(people: Sequence[str]) -> _Names:
     return last
 
 
-BATCH_MINUTES = 60  # the longest a memory waits for its rating (game minutes), see the module doc
+BATCH_MINUTES = 120  # the longest a memory waits for its rating (game minutes), see the module doc
 GRACE_MINUTES = 10  # no second rating this soon after one (see settle)
 
 

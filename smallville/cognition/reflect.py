@@ -16,7 +16,8 @@ recorded since the last reflection reaches the world's ``reflection.threshold`` 
 The questions are asked about what has happened since the agent last reflected
 (:func:`since_reflecting`, within the 100 most recent memories). What the prompts list
 (:func:`listed`): nothing rated purely mundane (importance 1: the
-agent's own routine seen again, anyone sleeping), no object's state ("the desk … is in use:
+agent's own routine seen again, anyone sleeping; for the questions, which are about salient
+subjects, nothing below :data:`SALIENT`), no object's state ("the desk … is in use:
 reading" restates an activity its user is seen at), and a description said again once, at its
 latest; the insights' memories are the retrieved ones cut by relevance
 (:func:`~smallville.cognition.retrieve.relevant`; at least :data:`MAX_EVIDENCE`, the most one
@@ -51,6 +52,7 @@ QUESTIONS = 3
 RECENT = 100
 MAX_INSIGHTS = 5
 MAX_EVIDENCE = 8
+SALIENT = 3  # the questions are asked about memories this important or more (1-2: the scale's mundane end)
 INSIGHT_TOKENS = 480  # answer length of reflect_insights: 5 insights of up to 200 characters with their ids
 
 
@@ -175,11 +177,12 @@ def _persona_line(persona: Persona) -> str:
     return f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)})."
 
 
-def listed(nodes: Sequence[MemoryNode]) -> list[MemoryNode]:
-    """What a reflection prompt lists of ``nodes`` (in their order): nothing purely mundane
-    (importance 1, the bottom of the rating scale), no object's state (its subject is an
-    address), and each description once, at its latest. All of ``nodes`` when that leaves none."""
-    keep = [n for n in nodes if n.importance > 1 and not (n.kind == "observation" and n.subject and ":" in n.subject)]
+def listed(nodes: Sequence[MemoryNode], least: int = 2) -> list[MemoryNode]:
+    """What a reflection prompt lists of ``nodes`` (in their order): those of importance
+    ``least`` or more (1 is purely mundane on the rating scale), no object's state (its subject
+    is an address), and each description once, at its latest. All of ``nodes`` when that leaves none."""
+    keep = [n for n in nodes
+            if n.importance >= least and not (n.kind == "observation" and n.subject and ":" in n.subject)]
     last: dict[str, int] = {}
     for n in keep:
         last[n.description] = max(n.id, last.get(n.description, -1))
@@ -250,17 +253,15 @@ async def reflect(persona: Persona, ctx: DecisionContext) -> list[MemoryNode]:
     questions = await ctx.decide(
         "reflect_questions", rng=ctx.rng,
         variables={"name": agent, "persona": _persona_line(persona), "count": QUESTIONS,
-                   "memories": _listing(listed(since_reflecting(recent)), mem.time)},
+                   "memories": _listing(listed(since_reflecting(recent), least=SALIENT), mem.time)},
         rules=lambda: rules_questions(agent, recent, people), parse=parse_questions)
     hits = mem.retrieve([q.text for q in questions])
     mem.stream.since_reflection = 0.0
 
     async def insights_for(q: Question, found) -> list[Insight]:
         nodes = [r.node for r in found]
-        ok = {n.id for n in listed([r.node for r in found])}
-        # cut by relevance, but never below the most memories one insight may cite
-        asked = sorted((r.node for r in relevant([r for r in found if r.node.id in ok], at_least=MAX_EVIDENCE)),
-                       key=lambda n: n.id)
+        # cut by relevance (never below the most memories one insight may cite), then what is listed of them
+        asked = listed(sorted((r.node for r in relevant(found, at_least=MAX_EVIDENCE)), key=lambda n: n.id))
         shown = {n.id: n for n in asked}
         return await ctx.decide(
             "reflect_insights", rng=ctx.rng,

@@ -24,8 +24,8 @@ flat index and is memory-bound (154 MB at 100k memories); a bfloat16 copy was me
 machine, so retrieval stays exact (figures: benchmarks/bench_retrieval.py).
 
 What a prompt shows of a retrieval (:func:`relevant`) is cut by relevance, not by a fixed count:
-the hits whose score is within :data:`MARGIN` of the best one (half of one normalised
-component), and never fewer than :data:`AT_LEAST` of them. A focal text that singles out a few
+the hits whose score is within :data:`MARGIN` of the best one (under a third of one
+normalised component), and never fewer than :data:`AT_LEAST` of them. A focal text that singles out a few
 memories shows those few; one that matches many about as well shows more, up to ``k``. The
 retrieval itself (what counts as accessed, what the rules implementations read) is unchanged.
 """
@@ -64,7 +64,7 @@ class Retrieved:
                 "score": round(self.score, 4)}
 
 
-MARGIN = 0.5  # what a prompt shows: the hits scoring at least the best score minus this ...
+MARGIN = 0.3  # what a prompt shows: the hits scoring at least the best score minus this ...
 AT_LEAST = 3  # ... and at least this many of them (a young stream's min–max scores are all 0, ½ or 1)
 
 
