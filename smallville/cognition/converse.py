@@ -17,6 +17,14 @@ With a language model, a line is words only: at the end of the conversation one
 what was told and answered, and both participants learn from it — the same facts, through the
 same code, as the rules lines carry.
 
+A model's request (:func:`turn_variables`) holds the speaker's own persona and memories only:
+the full persona on its first line of the conversation, its one-line form (name, age,
+occupation, traits) on its later lines, whose requests show the conversation so far; the
+memories retrieved for the partner and the last line, cut by relevance
+(:func:`~smallville.cognition.retrieve.relevant`); up to three items of news it has not said in
+this conversation (a memory that is one of them is not listed twice); and the note on private
+memories only when something shown is marked private.
+
 News is anything worth telling (:func:`news_items`): events the agent may pass on, and what
 it saw, heard, thought or plans that matters enough (importance, fading with age). What is
 *private* is never told by the rules: a first memory marked ``private: true`` and anything that
@@ -237,7 +245,9 @@ def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, i
     first = not any(l.speaker == persona.name for l in conv.lines)
     who = P.persona_line(persona) if first else P.persona_short(persona)
     relationship = marked(persona.relationships.get(conv.partner, "someone from town"))
-    news = [it["text"] for it in items[:3]]  # a memory it could tell is shown once, as news
+    # what it could tell and has not said in this conversation; a memory it could tell is shown once, as news
+    said = [l.text for l in conv.lines if l.speaker == persona.name]
+    news = [it["text"] for it in items if not any(it["text"] in t for t in said)][:3]
     note = (f" (what is marked private is {persona.name}'s own business: {persona.name} shares it only if "
             f"{persona.name} wants to)") if any(MARK in t for t in [who, relationship, *memories]) else ""
     return {"name": persona.name, "persona": who, "partner": conv.partner, "relationship": relationship,
