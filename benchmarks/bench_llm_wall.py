@@ -189,7 +189,8 @@ def run_once(args, hours: float, latency: float, seed: int | None, keep: str | N
     finally:
         reader.close()
     return {"chain": chain, "wall": wall, "span": span, "requests": requests, "last": last, "digest": digest, "usage": usage,
-            "residents": residents, "by_name": by_name, "tokens_by": tokens_by, "retries": retries, "failed": failed, "cached": cached}
+            "residents": residents, "by_name": by_name, "tokens_by": tokens_by, "retries": retries, "failed": failed,
+            "cached": cached}
 
 
 def request_span(requests: list[dict], latency: float) -> float:

@@ -13,23 +13,22 @@ recorded since the last reflection reaches the world's ``reflection.threshold`` 
    insight without evidence is dropped;
 4. stores each insight as a ``thought`` whose depth is 1 + the deepest of its evidence.
 
-The questions are asked about what has happened since the agent last reflected
-(:func:`since_reflecting`, within the 100 most recent memories). What the prompts list
-(:func:`listed`): nothing rated purely mundane (importance 1: the
-agent's own routine seen again, anyone sleeping; for the questions, which are about salient
-subjects, nothing below :data:`SALIENT`), no object's state ("the desk … is in use:
-reading" restates an activity its user is seen at), and a description said again once, at its
-latest; the insights' memories are the retrieved ones cut by relevance
-(:func:`~smallville.cognition.retrieve.relevant`; at least :data:`MAX_EVIDENCE`, the most one
-insight may cite), not all ``top_k``. The rules implementations read
-every memory retrieved.
+What a model is shown. The questions are asked about what has happened since the agent last
+reflected (:func:`since_reflecting`, within the 100 most recent memories). The insights are asked
+about the retrieved memories cut by relevance (:func:`~smallville.cognition.retrieve.relevant`;
+at least :data:`MAX_EVIDENCE`, the most one insight may cite), not all ``top_k``. Both prompts
+list (:func:`listed`) nothing rated purely mundane (importance 1: the agent's own routine seen
+again, anyone sleeping; for the questions, which are about salient subjects, nothing below
+:data:`SALIENT`), no object's state ("the desk … is in use: reading" restates an activity its
+user is seen at), and a description said again once, at its latest.
 
-The rules implementations find regularities instead of asking a model. Questions: the
-resident the agent has seen most, its own most frequent activity and the event it has
-heard about most often (the best of each, then the next most frequent). Insights, from the
-retrieved memories: whom the agent keeps meeting and what they are usually doing, what
-the agent keeps doing, which events it has heard about (again) — the event's structured
-facts travel with the thought, so a rules planner can act on it.
+The rules implementations read the 100 most recent memories and every memory retrieved, and
+find regularities instead of asking a model. Questions: the resident the agent has seen most,
+its own most frequent activity and the event it has heard about most often (the best of each,
+then the next most frequent). Insights, from the retrieved memories: whom the agent keeps
+meeting and what they are usually doing, what the agent keeps doing, which events it has heard
+about (again) — the event's structured facts travel with the thought, so a rules planner can
+act on it.
 """
 
 from __future__ import annotations
@@ -41,10 +40,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from smallville.cognition import importance
-from smallville.cognition.retrieve import relevant
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.interface import DecisionContext
 from smallville.cognition.memory import MemoryNode
+from smallville.cognition.retrieve import relevant
 from smallville.world.config import TIME_FORMAT, Persona
 from smallville.world.clock import long_date
 

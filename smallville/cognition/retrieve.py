@@ -23,11 +23,11 @@ flat index and is memory-bound (154 MB at 100k memories); a bfloat16 copy was me
 (half the bytes, relevance within 1e-3) and gained only 25–50 % on the shared 2-core
 machine, so retrieval stays exact (figures: benchmarks/bench_retrieval.py).
 
-What a prompt shows of a retrieval (:func:`relevant`) is cut by relevance, not by a fixed count:
-the hits whose score is within :data:`MARGIN` of the best one (under a third of one
-normalised component), and never fewer than :data:`AT_LEAST` of them. A focal text that singles out a few
-memories shows those few; one that matches many about as well shows more, up to ``k``. The
-retrieval itself (what counts as accessed, what the rules implementations read) is unchanged.
+What a prompt shows of a retrieval (:func:`relevant`) is cut by relevance, not by a fixed
+count: the hits whose score is within :data:`MARGIN` of the best one (under a third of one
+normalised component), and never fewer than :data:`AT_LEAST` of them. A focal text that singles
+out a few memories shows those few; one that matches many about as well shows more, up to ``k``.
+The retrieval itself (what counts as accessed, what the rules implementations read) is unchanged.
 """
 
 from __future__ import annotations
