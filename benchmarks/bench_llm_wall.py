@@ -6,8 +6,8 @@ against :class:`~smallville.llm.testing.LoopbackServer` answering every request 
 wall time, the effective parallelism (requests × latency / wall; goal ≥ 8, one request at a time
 is ≤ 1), tokens per resident per game day and decisions per resident per game day (goal ≤ 60),
 the share of prompt tokens a server with automatic prefix caching would serve from its cache,
-decisions and fallbacks by decision, retries, and the run's digest (the same for every latency:
-see docs/THROUGHPUT.md).
+tokens (in + out) and requests by decision, decisions and fallbacks by decision, retries, and the
+run's digest (the same for every latency: see docs/THROUGHPUT.md).
 
 ``--answers plausible`` (the default): the server answers like a model would
 (:mod:`smallville.llm.plausible`: day plans that follow the usual day, a few steps per block,
@@ -189,11 +189,15 @@ def run_once(args, hours: float, latency: float, seed: int | None, keep: str | N
             cached = con.execute("SELECT COALESCE(SUM(cached_tokens), 0) FROM llm_calls").fetchone()[0]
         except sqlite3.OperationalError:  # a store from before cached prompt tokens were recorded
             cached = None
+        tokens_by = con.execute("SELECT decision, COUNT(*), COALESCE(SUM(tokens_in), 0), COALESCE(SUM(tokens_out), 0) "
+                                "FROM llm_calls WHERE cached = 0 GROUP BY decision "
+                                "ORDER BY SUM(tokens_in + tokens_out) DESC, decision").fetchall()
         chain = chain_of(con)
     finally:
         reader.close()
     return {"chain": chain, "wall": wall, "span": span, "requests": requests, "last": last, "digest": digest, "usage": usage,
-            "residents": residents, "by_name": by_name, "retries": retries, "failed": failed, "cached": cached}
+            "residents": residents, "by_name": by_name, "tokens_by": tokens_by, "retries": retries, "failed": failed,
+            "cached": cached}
 
 
 def request_span(requests: list[dict], latency: float) -> float:
@@ -251,6 +255,9 @@ def report(r: dict, hours: float) -> None:
     share = f", {cached / usage['tokens_in']:.1%} of them cached" if cached is not None and usage["tokens_in"] else ""
     print(f"  tokens per resident per game day {tokens / residents / days:,.0f} "
           f"({usage['tokens_in']} in{share}, {usage['tokens_out']} out; prefix cache of 16-token blocks)")
+    per = residents * days
+    print("  tokens per resident per game day by decision (in + out; requests): " + ", ".join(
+        f"{n} {(i + o) / per:,.0f} ({i / per:,.0f} + {o / per:,.0f}; {c})" for n, c, i, o in r["tokens_by"]))
     print(f"  decisions per resident per game day {decisions / residents / days:.1f} (goal ≤ 60; "
           f"{decisions} decisions, {fallbacks} fallbacks)")
     print("  by decision (decisions, fallbacks): " + ", ".join(f"{n} {c} ({f})" for n, c, f in by_name))

@@ -33,6 +33,7 @@ from smallville.cognition import converse, extract, importance, react
 from smallville.cognition import plan as P
 from smallville.cognition.interface import Action, ConversationView, DecisionContext, Observation, Reaction, Turn
 from smallville.cognition.privacy import shown
+from smallville.cognition.retrieve import relevant
 from smallville.cognition.rules import RulesPolicy, day_offset, emoji_for, routine_action
 from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
@@ -121,7 +122,7 @@ class AgentPolicy(RulesPolicy):
         yesterday = P.summary(old) if old else ""
         memories: list[str] = []
         if ctx.stream is not None:
-            memories = [shown(r.node) for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+            memories = [shown(r.node) for r in relevant(ctx.stream.retrieve(P.FOCAL, k=10))]
         events = P.known_events(self._stream_nodes(ctx), persona.name)
         places = P.known_places(persona, ctx.state)
         return P.plan_variables(persona, day, offset, yesterday, memories, places), events, places
@@ -185,7 +186,7 @@ class AgentPolicy(RulesPolicy):
                 continue
             memories: list[str] = []
             if ctx.stream is not None:
-                memories = [shown(r.node) for r in ctx.stream.retrieve(ev["name"], k=5)]
+                memories = [shown(r.node) for r in relevant(ctx.stream.retrieve(ev["name"], k=5))]
             choice = await ctx.decide(
                 "react", variables=react.variables(persona, obs, react.salient(persona, obs, plan, ev), memories,
                                                    ["continue", "replan"]),
@@ -202,7 +203,7 @@ class AgentPolicy(RulesPolicy):
         keep = [b for b in keep if b["end"] > b["start"]]
         memories: list[str] = []
         if ctx.stream is not None:
-            memories = [shown(r.node) for r in ctx.stream.retrieve(P.FOCAL, k=10)]
+            memories = [shown(r.node) for r in relevant(ctx.stream.retrieve(P.FOCAL, k=10))]
         places = P.known_places(persona, ctx.state)
         variables = P.plan_variables(persona, day, offset, P.summary({"blocks": keep}), memories, places)
         variables["now"] = P.clock(m)
@@ -286,11 +287,13 @@ class AgentPolicy(RulesPolicy):
             return None
         memories: list[str] = []
         if ctx.stream is not None:
-            memories = [shown(r.node) for r in ctx.stream.retrieve(other.name, k=5)]
+            memories = [shown(r.node) for r in relevant(ctx.stream.retrieve(other.name, k=5))]
         news = news_for(other.name)
         options = ["continue", "wait"] if other.talking else ["continue", "talk", "wait"]
+        situation = react.seeing(persona, other, news)
+        memories = [m for m in memories if m not in situation]  # news it could tell is shown once
         choice = await ctx.decide(
-            "react", variables=react.variables(persona, obs, react.seeing(persona, other, news), memories, options),
+            "react", variables=react.variables(persona, obs, situation, memories, options),
             rules=lambda: react.rules_react(persona, other, news, ctx.rng),
             parse=lambda value: react.parse(value, other), rng=ctx.rng, enums={"reaction": options})
         react.mark(ctx.state.react, obs, other.name, waiting=choice == "wait")

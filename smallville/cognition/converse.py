@@ -17,6 +17,14 @@ With a language model, a line is words only: at the end of the conversation one
 what was told and answered, and both participants learn from it — the same facts, through the
 same code, as the rules lines carry.
 
+A model's request (:func:`turn_variables`) holds the speaker's own persona and memories only:
+the full persona on its first line of the conversation, its one-line form (name, age,
+occupation, traits) on its later lines, whose requests show the conversation so far; the
+memories retrieved for the partner and the last line, cut by relevance
+(:func:`~smallville.cognition.retrieve.relevant`); up to three items of news it has not said in
+this conversation (a memory that is one of them is not listed twice); and the note on private
+memories only when something shown is marked private.
+
 News is anything worth telling (:func:`news_items`): events the agent may pass on, and what
 it saw, heard, thought or plans that matters enough (importance, fading with age). What is
 *private* is never told by the rules: a first memory marked ``private: true`` and anything that
@@ -45,7 +53,8 @@ from smallville.cognition import plan as P
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.extract import Extracted
 from smallville.cognition.interface import ConversationView, DecisionContext, Observation, Turn
-from smallville.cognition.privacy import SECRET, marked, private  # noqa: F401 - SECRET: its old home
+from smallville.cognition.privacy import MARK, SECRET, marked, private  # noqa: F401 - SECRET: its old home
+from smallville.cognition.retrieve import relevant
 from smallville.cognition.state import ResidentState
 from smallville.world.config import Persona
 from smallville.world.clock import long_date, weekday
@@ -231,11 +240,22 @@ def rules_turn(persona: Persona, obs: Observation, conv: ConversationView, items
 def turn_variables(persona: Persona, obs: Observation, conv: ConversationView, items: list[dict],
                    memories: list[str]) -> dict[str, Any]:
     so_far = "\n".join(f"{l.speaker}: {l.text}" for l in conv.lines) or "(nothing yet: you speak first)"
-    return {"name": persona.name, "persona": P.persona_line(persona), "partner": conv.partner,
-            "relationship": marked(persona.relationships.get(conv.partner, "someone from town")),
+    # who the speaker is, in full on its first line of the conversation only: its later lines'
+    # requests show the conversation, which already speaks as that person
+    first = not any(l.speaker == persona.name for l in conv.lines)
+    who = P.persona_line(persona) if first else P.persona_short(persona)
+    relationship = marked(persona.relationships.get(conv.partner, "someone from town"))
+    # what it could tell and has not said in this conversation; a memory it could tell is shown once, as news
+    said = [l.text for l in conv.lines if l.speaker == persona.name]
+    news = [it["text"] for it in items if not any(it["text"] in t for t in said)][:3]
+    note = (f" (what is marked private is {persona.name}'s own business: {persona.name} shares it only if "
+            f"{persona.name} wants to)") if any(MARK in t for t in [who, relationship, *memories]) else ""
+    return {"name": persona.name, "persona": who, "partner": conv.partner, "relationship": relationship,
+            "private": note,
             "time": f"{weekday(obs.now)} {obs.now:%H:%M}", "place": P.sector(conv.place) or "outside",
-            "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
-            "news": "\n".join(f"- {it['text']}" for it in items[:3]) or "- nothing new",
+            "memories": "\n".join(f"- {m}" for m in memories if not any(m in t for t in news))
+                        or "- nothing in particular",
+            "news": "\n".join(f"- {t}" for t in news) or "- nothing new",
             "conversation": so_far}
 
 
@@ -265,8 +285,8 @@ async def turn(persona: Persona, obs: Observation, ctx: DecisionContext, conv: C
     if stream is not None:
         focal = conv.partner if not conv.lines else f"{conv.partner}: {conv.lines[-1].text}"
         # the speaker decides what to share: a private memory is shown marked, never in the news
-        memories = [r.node.description + (" (private)" if private(r.node) else "")
-                    for r in stream.retrieve(focal, k=6)]
+        memories = [r.node.description + (MARK if private(r.node) else "")
+                    for r in relevant(stream.retrieve(focal, k=6))]
     return await ctx.decide("converse_turn", variables=turn_variables(persona, obs, conv, items, memories),
                             rules=lambda: rules_turn(persona, obs, conv, items, events, ctx.rng),
                             parse=lambda value: parse_turn(value, persona, conv), rng=ctx.rng)

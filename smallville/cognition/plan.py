@@ -413,6 +413,11 @@ def persona_line(persona: Persona) -> str:
     return f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)}). {marked(persona.background)}"
 
 
+def persona_short(persona: Persona) -> str:
+    """Who a resident is in a line: name, age, occupation and traits, without the background."""
+    return f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)})."
+
+
 def plan_variables(persona: Persona, day: dt.date, offset: int, yesterday: str, memories: list[str],
                    places: list[str]) -> dict[str, Any]:
     wake, sleep = waking_span(persona, offset)

@@ -99,7 +99,8 @@ def rules_react(persona: Persona, other: Seen, news: list[dict], rng) -> str:
 
 def variables(persona: Persona, obs: Observation, situation: str, memories: list[str],
               options: list[str]) -> dict[str, Any]:
-    return {"name": persona.name, "persona": P.persona_line(persona), "time": f"{weekday(obs.now)} {obs.now:%H:%M}",
+    # who the resident is in a line (traits, no background): the choice rests on the situation and the memories
+    return {"name": persona.name, "persona": P.persona_short(persona), "time": f"{weekday(obs.now)} {obs.now:%H:%M}",
             "action": obs.action or "idle", "place": P.sector(obs.place), "situation": situation,
             "memories": "\n".join(f"- {m}" for m in memories) or "- nothing in particular",
             "options": ", ".join(options)}

@@ -5,7 +5,7 @@ recorded since the last reflection reaches the world's ``reflection.threshold`` 
 150). A reflection
 
 1. asks decision ``reflect_questions`` for 3 salient questions about the 100 most recent
-   memories;
+   memories (the rules; a model is shown those since the last reflection, see below);
 2. retrieves the top memories for each question (recency · importance · relevance; the
    retrieved memories count as accessed now);
 3. asks decision ``reflect_insights`` for up to 5 insights per question, each citing the ids
@@ -13,12 +13,22 @@ recorded since the last reflection reaches the world's ``reflection.threshold`` 
    insight without evidence is dropped;
 4. stores each insight as a ``thought`` whose depth is 1 + the deepest of its evidence.
 
-The rules implementations find regularities instead of asking a model. Questions: the
-resident the agent has seen most, its own most frequent activity and the event it has
-heard about most often (the best of each, then the next most frequent). Insights, from the
-retrieved memories: whom the agent keeps meeting and what they are usually doing, what
-the agent keeps doing, which events it has heard about (again) — the event's structured
-facts travel with the thought, so a rules planner can act on it.
+What a model is shown. The questions are asked about what has happened since the agent last
+reflected (:func:`since_reflecting`, within the 100 most recent memories). The insights are asked
+about the retrieved memories cut by relevance (:func:`~smallville.cognition.retrieve.relevant`;
+at least :data:`MAX_EVIDENCE`, the most one insight may cite), not all ``top_k``. Both prompts
+list (:func:`listed`) nothing rated purely mundane (importance 1: the agent's own routine seen
+again, anyone sleeping; for the questions, which are about salient subjects, nothing below
+:data:`SALIENT`), no object's state ("the desk … is in use: reading" restates an activity its
+user is seen at), and a description said again once, at its latest.
+
+The rules implementations read the 100 most recent memories and every memory retrieved, and
+find regularities instead of asking a model. Questions: the resident the agent has seen most,
+its own most frequent activity and the event it has heard about most often (the best of each,
+then the next most frequent). Insights, from the retrieved memories: whom the agent keeps
+meeting and what they are usually doing, what the agent keeps doing, which events it has heard
+about (again) — the event's structured facts travel with the thought, so a rules planner can
+act on it.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from smallville.cognition import importance
 from smallville.cognition.decisions import InvalidAnswer
 from smallville.cognition.interface import DecisionContext
 from smallville.cognition.memory import MemoryNode
+from smallville.cognition.retrieve import relevant
 from smallville.world.config import TIME_FORMAT, Persona
 from smallville.world.clock import long_date
 
@@ -40,6 +51,7 @@ QUESTIONS = 3
 RECENT = 100
 MAX_INSIGHTS = 5
 MAX_EVIDENCE = 8
+SALIENT = 3  # the questions are asked about memories this important or more (1-2: the scale's mundane end)
 INSIGHT_TOKENS = 480  # answer length of reflect_insights: 5 insights of up to 200 characters with their ids
 
 
@@ -164,6 +176,26 @@ def _persona_line(persona: Persona) -> str:
     return f"{persona.name}, {persona.age}, {persona.occupation} ({', '.join(persona.traits)})."
 
 
+def listed(nodes: Sequence[MemoryNode], least: int = 2) -> list[MemoryNode]:
+    """What a reflection prompt lists of ``nodes`` (in their order): those of importance
+    ``least`` or more (1 is purely mundane on the rating scale), no object's state (its subject
+    is an address), and each description once, at its latest. All of ``nodes`` when that leaves none."""
+    keep = [n for n in nodes
+            if n.importance >= least and not (n.kind == "observation" and n.subject and ":" in n.subject)]
+    last: dict[str, int] = {}
+    for n in keep:
+        last[n.description] = max(n.id, last.get(n.description, -1))
+    return [n for n in keep if last[n.description] == n.id] or list(nodes)
+
+
+def since_reflecting(nodes: Sequence[MemoryNode]) -> list[MemoryNode]:
+    """Those of ``nodes`` (in creation order) after the last reflection's thoughts among them —
+    what has happened since the agent last reflected, whose importance called for this
+    reflection; all of them when no reflection's thought is among them."""
+    last = next((i for i in range(len(nodes) - 1, -1, -1) if nodes[i].kind == "thought" and nodes[i].evidence), -1)
+    return list(nodes[last + 1:]) or list(nodes)
+
+
 def _listing(nodes: Sequence[MemoryNode], time_of) -> str:
     from smallville.cognition.privacy import shown
 
@@ -220,18 +252,20 @@ async def reflect(persona: Persona, ctx: DecisionContext) -> list[MemoryNode]:
     questions = await ctx.decide(
         "reflect_questions", rng=ctx.rng,
         variables={"name": agent, "persona": _persona_line(persona), "count": QUESTIONS,
-                   "memories": _listing(recent, mem.time)},
+                   "memories": _listing(listed(since_reflecting(recent), least=SALIENT), mem.time)},
         rules=lambda: rules_questions(agent, recent, people), parse=parse_questions)
     hits = mem.retrieve([q.text for q in questions])
     mem.stream.since_reflection = 0.0
 
     async def insights_for(q: Question, found) -> list[Insight]:
         nodes = [r.node for r in found]
-        shown = {n.id: n for n in nodes}
+        # cut by relevance (never below the most memories one insight may cite), then what is listed of them
+        asked = listed(sorted((r.node for r in relevant(found, at_least=MAX_EVIDENCE)), key=lambda n: n.id))
+        shown = {n.id: n for n in asked}
         return await ctx.decide(
             "reflect_insights", rng=ctx.rng,
             variables={"name": agent, "persona": _persona_line(persona), "question": q.text,
-                       "max": MAX_INSIGHTS, "memories": _listing(sorted(nodes, key=lambda n: n.id), mem.time)},
+                       "max": MAX_INSIGHTS, "memories": _listing(asked, mem.time)},
             rules=lambda: rules_insights(agent, q, nodes, people), parse=lambda v: parse_insights(v, shown),
             max_tokens=INSIGHT_TOKENS)
 

@@ -22,6 +22,12 @@ index (HNSW) cannot help. The pass reads the float32 vectors in place from the s
 flat index and is memory-bound (154 MB at 100k memories); a bfloat16 copy was measured
 (half the bytes, relevance within 1e-3) and gained only 25–50 % on the shared 2-core
 machine, so retrieval stays exact (figures: benchmarks/bench_retrieval.py).
+
+What a prompt shows of a retrieval (:func:`relevant`) is cut by relevance, not by a fixed
+count: the hits whose score is within :data:`MARGIN` of the best one (under a third of one
+normalised component), and never fewer than :data:`AT_LEAST` of them. A focal text that singles
+out a few memories shows those few; one that matches many about as well shows more, up to ``k``.
+The retrieval itself (what counts as accessed, what the rules implementations read) is unchanged.
 """
 
 from __future__ import annotations
@@ -56,6 +62,19 @@ class Retrieved:
         return {"id": self.node.id, "description": self.node.description, "recency": round(self.recency, 4),
                 "importance": round(self.importance, 4), "relevance": round(self.relevance, 4),
                 "score": round(self.score, 4)}
+
+
+MARGIN = 0.3  # what a prompt shows: the hits scoring at least the best score minus this ...
+AT_LEAST = 3  # ... and at least this many of them (a young stream's min–max scores are all 0, ½ or 1)
+
+
+def relevant(hits: "list[Retrieved]", margin: float = MARGIN, at_least: int = AT_LEAST) -> "list[Retrieved]":
+    """The best of ``hits`` (best first) worth a place in a prompt: those scoring within ``margin``
+    of the best, and at least the first ``at_least``."""
+    if not hits:
+        return []
+    floor = hits[0].score - margin
+    return [r for i, r in enumerate(hits) if i < at_least or r.score >= floor]
 
 
 def minmax(x: np.ndarray, axis: int = 0) -> np.ndarray:
