@@ -146,3 +146,37 @@ def test_the_window_keeps_residents_in_sight_of_each_other_together():
     engine._at[c.name] = 0
     c.path = [(c.x + 1, c.y)]
     assert (0, 1) in {tuple(sorted(g)) for g, _ in engine._ready(100, set())}
+
+
+def test_a_whisper_into_a_run_stepping_ahead_replays_tick_by_tick():
+    """A command from outside (the inbox's whisper) while residents step ahead lands after the
+    furthest resident's tick; run again tick by tick with the command at its recorded tick, the
+    run is the same at every tick (so a resume or a branch applies it again as it was)."""
+    cmd = {"agent": "Klaus Mueller", "kind": "whisper", "text": "You feel like a walk in the park.",
+           "facts": None, "source": "test"}
+    w = load_world(TOWN)
+    rng = random.Random(5)
+    mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+    engine = Engine(w, AgentPolicy.for_world(w), 3, memory=mem, stepping="ahead",
+                    decider=Decider(Structured(Plausible(lambda: rng.uniform(0, 0.05)))))
+    digests, at = [], []
+
+    def on_tick(rec):
+        digests.append(rec.digest)
+        if rec.tick == 20:
+            at.append(engine.add_command(dict(cmd)))
+            assert at[0] > max(engine.ticks.values())
+        assert not rec.interventions or rec.tick == at[0]
+
+    asyncio.run(engine.run(150, on_tick))
+    assert at and at[0] <= 150
+
+    mem = MemoryStreams.for_world(w, EmbeddingCache(HashingEmbedder(64)))
+    again = Engine(w, AgentPolicy.for_world(w), 3, memory=mem, stepping="lockstep",
+                   decider=Decider(Structured(Plausible(lambda: 0.0))))
+    again.add_command(dict(cmd), tick=at[0])
+    replayed = []
+    asyncio.run(again.run(150, lambda rec: replayed.append(rec.digest)))
+    assert replayed == digests
+    with pytest.raises(ValueError):
+        again.add_command(dict(cmd), tick=150)  # past: the run is there already

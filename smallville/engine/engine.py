@@ -707,10 +707,10 @@ class Engine:
                     rec = self._record_tick(self.state.tick + 1)
                     self.in_tick = bool(running) or min(at.values()) != max(at.values())
                     if on_tick is not None and on_tick(rec) and not stopping:
-                        stopping = True
-                        cap = min(until_tick, max(at.values()))
+                        stopping = True  # (a group stepping now ends a tick further on)
+                        cap = min(until_tick, max(t + (n in busy) for n, t in at.items()))
                     self.in_tick = True
-                if low >= cap:
+                if low >= cap and not running:
                     break
                 limit = min(cap, -(-(self.state.tick + 1) // self.barrier) * self.barrier,
                             self.state.tick + max(1, self.clock.ticks_in(LEAD_SECONDS)))
@@ -889,14 +889,13 @@ class Engine:
     # ------------------------------------------------------------------ commands from outside (the inbox hook)
     def add_command(self, cmd: dict, tick: int | None = None) -> int:
         """Schedule ``cmd`` ({agent, kind, text, facts, source}) for the step of ``tick`` (default:
-        the resident's next tick, i.e. at this tick boundary); returns that tick."""
-        passed = self._at.get(cmd.get("agent"), self.state.tick)
+        the next tick boundary — stepping ahead, the one after the furthest resident's tick, as
+        residents ahead went on knowing of no command to come); returns that tick."""
+        furthest = max(self._at.values(), default=self.state.tick)
         if tick is None:
-            tick = max(self.state.tick, passed) + 1
-            if self.in_tick and passed > self.state.tick - 1:  # its group may be stepping now
-                tick = passed + 2
-        if tick <= max(self.state.tick, passed):
-            raise ValueError(f"command for tick {tick}: the run is already at tick {max(self.state.tick, passed)}")
+            tick = furthest + (2 if self.in_tick else 1)  # (a group may be stepping to furthest + 1)
+        if tick <= furthest:
+            raise ValueError(f"command for tick {tick}: the run is already at tick {furthest}")
         self._commands += 1
         self.schedule.setdefault(tick, []).append({**cmd, "_n": self._commands})
         return tick
