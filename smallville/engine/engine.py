@@ -773,16 +773,16 @@ class Engine:
                 walk = np.maximum(0, t - first[behind] + 1)  # tiles each could walk by the end of t
                 ok = dist[np.ix_(members, behind)].min(axis=0) > reach + walk
                 for x in np.flatnonzero(~ok):  # near as the crow flies: as one walks (walls between)?
-                    j = agents[int(behind[x])]
-                    ok[x] = all(self._walk_to_sight(j, agents[int(i)]) > walk[x] for i in members)
+                    ok[x] = self._walk_to_sight(agents[int(behind[x])], xs[members], ys[members]) > walk[x]
                 if not ok.all():
                     continue
             out.append((members.tolist(), t))
         return out
 
-    def _walk_to_sight(self, j: AgentState, i: AgentState) -> float:
+    def _walk_to_sight(self, j: AgentState, xs: np.ndarray, ys: np.ndarray) -> float:
         """The fewest steps ``j`` needs to walk from its tile to a tile within the vision radius
-        of ``i``'s (inf beyond what stepping ahead could need), over the walkable tiles."""
+        of any of the tiles (xs, ys) (inf beyond what stepping ahead could need), over the
+        walkable tiles; the steps from a tile are searched once (and kept for 512 tiles)."""
         field = self._walks.get((j.x, j.y))
         if field is None:
             if self._walk_graph is None:
@@ -793,10 +793,10 @@ class Engine:
             limit = max(1, self.clock.ticks_in(LEAD_SECONDS)) + 2
             field = self._walks[(j.x, j.y)] = dijkstra(self._walk_graph, indices=j.y * w + j.x, limit=limit,
                                                        unweighted=True).reshape(self.map.height, w)
-        dx, dy = self.sight.offset_dx, self.sight.offset_dy  # the tiles within the radius
-        xs, ys = i.x + dx, i.y + dy
-        inside = (xs >= 0) & (ys >= 0) & (xs < self.map.width) & (ys < self.map.height)
-        return float(field[ys[inside], xs[inside]].min())
+        tx = (xs[:, None] + self.sight.offset_dx[None, :]).ravel()  # the tiles within the radius of each
+        ty = (ys[:, None] + self.sight.offset_dy[None, :]).ravel()
+        inside = (tx >= 0) & (ty >= 0) & (tx < self.map.width) & (ty < self.map.height)
+        return float(field[ty[inside], tx[inside]].min())
 
     def _first_moves(self, ts: np.ndarray, dist: np.ndarray, idle: np.ndarray) -> np.ndarray:
         """For each resident, a step before which it surely stays on its tile (a lower bound of
