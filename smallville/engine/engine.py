@@ -1,7 +1,13 @@
-"""The tick loop. The engine owns the clock and the run's one seeded RNG.
+"""The tick loop. The engine owns the clock and the residents' seeded random streams.
 
-Each tick: perceive → decide (agents whose action ended, concurrently, bounded) → ground
-actions on the map → move each walking agent one tile → update object states → record.
+Each tick: commands from outside → perceive → conversations → reactions → decide (agents whose
+action ended, concurrently, bounded) → ground actions on the map → move each walking agent one
+tile → take the outcomes of work for later due → record.
+
+Stepping (docs/THROUGHPUT.md): lock-step, the whole town tick by tick (:meth:`Engine.step`), or
+residents stepping ahead of the town in groups while no one else could affect them
+(:meth:`Engine._run_ahead`); every read of others is within the vision radius, so the run is the
+same either way. Each resident draws from random streams of its own (:meth:`Engine._rng`).
 
 The engine carries the world state (:class:`~smallville.world.state.WorldState`) and each
 resident's working state (:class:`~smallville.cognition.state.ResidentState`); it talks to
@@ -13,7 +19,8 @@ or start a conversation with, and the arenas it learns. Attention is bounded at 
 the residents in sight it attends to the nearest :attr:`Engine.attention` (the world's
 ``attention_bandwidth``; :meth:`Engine.observe`), so its cost does not grow with a crowd.
 Seats: an object holds ``capacity`` residents at once, each on a tile of its own
-(:meth:`TileMap.seats`).
+(:meth:`TileMap.seats`); a resident sees the seats taken around it, and takes another one a
+step before a seat it finds held (:meth:`Engine._reseat`).
 
 Work for later (docs/THROUGHPUT.md): a decision whose outcome is not needed at once (an
 importance rating; the steps of the next stretch of a plan) is started during a tick through
@@ -22,7 +29,7 @@ tick its outcome is taken at (``LATER_SECONDS`` later at most, before it is need
 latest at the next hourly barrier, where nothing is under way) and waits there only if the answer
 is not in yet. So answers overlap across ticks, and the run never depends on when they arrive.
 
-The digest (:meth:`Engine._record`) chains, tick after tick, a blake2b over the whole
+The digest (:meth:`Engine._record_tick`) chains, tick after tick, a blake2b over the whole
 simulation state: see README "Run store" for exactly what it covers.
 """
 
