@@ -216,6 +216,16 @@ _STEP_DECISIONS: contextvars.ContextVar[list | None] = contextvars.ContextVar("s
 STEPPINGS = ("auto", "lockstep", "ahead")
 
 
+def _record_decision(**d: Any) -> None:
+    """A decision goes into the record of the work for later or the step that took it (one taken
+    outside both belongs to no tick)."""
+    into = _LATER_DECISIONS.get()
+    if into is None:
+        into = _STEP_DECISIONS.get()
+    if into is not None:
+        into.append(d)
+
+
 
 class Engine:
     def __init__(self, world: World, policy: Policy, seed: int, recorder: Recorder | None = None,
@@ -228,7 +238,6 @@ class Engine:
         self.policy = policy
         self.seed = seed  # every resident's random stream derives from it (see _rng)
         self.stepping = stepping
-        self._decisions: list[dict] = []
         self.use_decider(decider or Decider())
         self.clock = Clock(world.config.start, world.config.tick_seconds)
         self.recorder = recorder
@@ -282,9 +291,7 @@ class Engine:
     def use_decider(self, decider: Decider) -> None:
         """Take decisions through ``decider`` from now on (a branch changes backends at its point)."""
         self.decider = decider
-        decider.set_recorder(lambda **d: (_LATER_DECISIONS.get() if _LATER_DECISIONS.get() is not None
-                                          else _STEP_DECISIONS.get() if _STEP_DECISIONS.get() is not None
-                                          else self._decisions).append(d))
+        decider.set_recorder(_record_decision)
 
     @property
     def ahead(self) -> bool:
@@ -332,9 +339,6 @@ class Engine:
         if p is None or p[0] != a.x or p[1] != a.y:
             p = self._places[a.name] = (a.x, a.y, self.map.address_at(a.x, a.y))
         return p[2]
-
-    def _visible(self) -> list[dict]:
-        return [visible_row(a, self._place(a)) for a in self.state.agents]
 
     def _rng(self, name: str, tick: int, label: str) -> random.Random:
         """A resident's random stream: draws keyed by the run's seed, the resident, the tick and
